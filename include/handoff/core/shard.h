@@ -1,0 +1,71 @@
+// A shard: one thread, one libuv loop, one inbox. Everything a shard owns (connections, buffers,
+// token tables) is touched only by its own thread; other threads reach it by posting tasks.
+//
+// The inbox is an MPSC queue plus one uv_async_t. uv_async_send coalesces wake-ups, so the
+// wake-up is not the message: on each wake the inbox is drained until empty.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "handoff/core/mpsc_queue.h"
+
+namespace handoff::core {
+
+class ShardSet;
+
+class Shard {
+ public:
+  Shard(ShardSet& set, unsigned id);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  unsigned id() const { return id_; }
+  ShardSet& set() { return set_; }
+  uv_loop_t* loop() { return &loop_; }
+
+  // The shard whose thread is running, or nullptr off-shard.
+  static Shard* current();
+
+  // Thread-safe. Queues `fn` to run on this shard's thread. Tasks from one sender run in order.
+  template <class F>
+  void post(F&& fn) {
+    using Fn = std::decay_t<F>;
+    enqueue(new TaskOf<Fn>(Fn(std::forward<F>(fn))));
+  }
+
+  // Runs the loop on the calling thread until stop() and all handles are closed. Tasks posted
+  // before run() are executed once it starts.
+  void run();
+
+  // Thread-safe. Closes the inbox after the tasks already queued have run; the loop then ends
+  // once the handles owned by upper layers are closed too.
+  void stop();
+
+  // Loop time in milliseconds (monotonic, cached once per loop turn). On-shard only.
+  uint64_t nowMs() { return uv_now(&loop_); }
+
+  // Counters for tests and /metrics: tasks run on this shard. Written by the owner only.
+  uint64_t tasksRun() const { return tasksRun_.load(std::memory_order_relaxed); }
+
+ private:
+  void enqueue(Task* t);
+  void drain();
+
+  ShardSet& set_;
+  unsigned id_;
+  uv_loop_t loop_;
+  uv_async_t wake_;
+  MpscQueue inbox_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> tasksRun_{0};
+};
+
+}  // namespace handoff::core

@@ -1,0 +1,63 @@
+#include "handoff/core/shard.h"
+
+#include <cstdlib>
+
+#include "handoff/core/log.h"
+
+namespace handoff::core {
+namespace {
+thread_local Shard* tCurrent = nullptr;
+}
+
+Shard::Shard(ShardSet& set, unsigned id) : set_(set), id_(id) {
+  if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &wake_, [](uv_async_t* a) {
+        static_cast<Shard*>(a->data)->drain();
+      }) != 0) {
+    logError("shard: cannot create its event loop", {{"shard", id}});
+    std::abort();
+  }
+  wake_.data = this;
+}
+
+Shard::~Shard() {
+  // Tasks still queued (the shard stopped before running them) are freed without running.
+  for (MpscNode* n = inbox_.pop(); n != nullptr; n = inbox_.pop()) delete static_cast<Task*>(n);
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  }
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  uv_loop_close(&loop_);
+}
+
+Shard* Shard::current() { return tCurrent; }
+
+void Shard::enqueue(Task* t) {
+  inbox_.push(t);
+  uv_async_send(&wake_);  // after the push: see MpscQueue's contract
+}
+
+void Shard::drain() {
+  uint64_t n = 0;
+  for (MpscNode* node = inbox_.pop(); node != nullptr; node = inbox_.pop()) {
+    std::unique_ptr<Task> t(static_cast<Task*>(node));
+    t->run();
+    ++n;
+  }
+  tasksRun_.store(tasksRun_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  if (stopping_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
+  }
+}
+
+void Shard::stop() {
+  post([this] { stopping_ = true; });
+}
+
+void Shard::run() {
+  tCurrent = this;
+  drain();  // tasks posted before the thread started
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  tCurrent = nullptr;
+}
+
+}  // namespace handoff::core

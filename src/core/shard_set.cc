@@ -1,0 +1,73 @@
+#include "handoff/core/shard_set.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include "handoff/core/log.h"
+
+namespace handoff::core {
+
+ShardSet::ShardSet(unsigned count) {
+  shards_.reserve(count);
+  for (unsigned i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
+}
+
+ShardSet::~ShardSet() {
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void ShardSet::start(std::function<void(Shard&)> init, bool pin) {
+  std::vector<int> cpus;
+  if (pin) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+      for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (CPU_ISSET(c, &set)) cpus.push_back(c);
+      }
+    }
+  }
+  {
+    std::lock_guard lock(mu_);
+    running_ = size();
+  }
+  auto shared = std::make_shared<std::function<void(Shard&)>>(std::move(init));
+  for (unsigned i = 0; i < size(); ++i) {
+    int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
+    threads_.emplace_back([this, i, shared, cpu] { threadMain(i, *shared, cpu); });
+  }
+}
+
+void ShardSet::threadMain(unsigned i, const std::function<void(Shard&)>& init, int cpu) {
+  char name[16];
+  snprintf(name, sizeof name, "shard-%u", i);
+  pthread_setname_np(pthread_self(), name);
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+      logWarn("shard: cannot pin to cpu", {{"shard", i}, {"cpu", cpu}});
+    }
+  }
+  Shard& s = *shards_[i];
+  s.post([&s, &init] { init(s); });
+  s.run();
+  std::lock_guard lock(mu_);
+  --running_;
+  ended_.notify_all();
+}
+
+bool ShardSet::joinUntil(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mu_);
+  if (!ended_.wait_until(lock, deadline, [this] { return running_ == 0; })) return false;
+  lock.unlock();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  return true;
+}
+
+}  // namespace handoff::core
