@@ -1,0 +1,76 @@
+// A running handoffd node: the data directory, the listeners, the shards with their servers and
+// routers, and the control loop (signals, reload, drain).
+//
+// The control thread (main) owns the Node. Per-shard state lives in ShardState objects created
+// before the shards start and destroyed after they end; each is written only by its own shard,
+// and read by /metrics on any shard through relaxed atomics.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "handoff/config/config.h"
+#include "handoff/core/result.h"
+#include "handoff/core/shard_set.h"
+#include "handoff/http/router.h"
+#include "handoff/http/stats.h"
+#include "handoff/net/listener.h"
+#include "handoff/net/stream.h"
+
+namespace handoff::admin {
+
+struct ShardState {
+  http::HttpStats http;
+  net::ConnectionCounters connections;
+  http::Router router;                                  // built on the shard at start
+  std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
+  class Node* node = nullptr;
+  unsigned id = 0;
+};
+
+class Node {
+ public:
+  explicit Node(config::Config config);
+  ~Node();
+
+  // Locks the data directory, binds every listener (printing "listening on HOST:PORT" for each),
+  // then starts the shards. On error nothing is left running.
+  core::Status start();
+
+  // Serves until SIGTERM/SIGINT, reloading on SIGHUP; then drains (stop accepting, finish
+  // in-flight requests) for at most drainTimeoutMs. Returns the process exit code.
+  int run(int64_t drainTimeoutMs = 4500);
+
+  // Signal-free parts of the same, for tests that run a Node in-process.
+  void requestReload();
+  bool drainAndStop(int64_t timeoutMs);
+
+  const config::Config& config() const { return config_; }
+  const std::vector<net::ListenerGroup>& listeners() const { return listeners_; }
+  unsigned shardCount() const { return shards_ ? shards_->size() : 0; }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+
+  // Prometheus text of every shard's counters, summed.
+  std::string renderMetrics() const;
+
+  // Functions run on SIGHUP (on the control thread). Other modules register their reloads here.
+  void addReloadHook(std::function<void()> hook) { reloadHooks_.push_back(std::move(hook)); }
+
+ private:
+  void initShard(core::Shard& shard);
+  void buildRoutes(ShardState& st);
+
+  config::Config config_;
+  int lockFd_ = -1;
+  std::vector<net::ListenerGroup> listeners_;
+  std::vector<std::unique_ptr<ShardState>> states_;
+  std::unique_ptr<core::ShardSet> shards_;
+  std::vector<std::function<void()>> reloadHooks_;
+  std::atomic<bool> draining_{false};
+  std::atomic<unsigned> reloads_{0};
+};
+
+}  // namespace handoff::admin

@@ -1,0 +1,98 @@
+// handoffd's configuration: the TOML file (SPEC.md §8), the command-line flags that override it,
+// and the built-in demo tenant used when no file is given.
+//
+// Loaded once on the control thread; the result is immutable and shared by every shard.
+// Unknown keys are errors (a typo must not silently change security behaviour), except inside a
+// client's `session_transfer`, whose unknown keys are kept and returned as Auth0 does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "handoff/core/log.h"
+#include "handoff/core/result.h"
+#include "handoff/http/limits.h"
+
+namespace handoff::config {
+
+struct SessionTransferConfig {
+  bool canCreateSessionTransferToken = false;
+  bool enforceCascadeRevocation = true;
+  std::vector<std::string> allowedAuthenticationMethods;  // "cookie", "query"
+  std::string enforceDeviceBinding = "ip";                 // "ip" | "asn" | "none"
+  bool allowRefreshToken = false;
+  bool enforceOnlineRefreshTokens = true;
+  std::map<std::string, std::string> unknown;              // kept as JSON text
+};
+
+struct RefreshTokenConfig {
+  std::string rotationType = "non-rotating";  // "rotating" | "non-rotating"
+  int64_t leeway = 0;                         // seconds a rotated-out token is still accepted
+};
+
+struct ClientConfig {
+  std::string clientId;
+  std::string clientSecret;
+  std::string name;
+  std::string appType;  // "native" | "regular_web" | "spa" | "non_interactive"
+  std::vector<std::string> grantTypes;
+  std::vector<std::string> callbacks;
+  std::vector<std::string> allowedLogoutUrls;
+  std::string tokenEndpointAuthMethod = "client_secret_post";  // | "client_secret_basic" | "none"
+  bool isFirstParty = true;
+  bool isTokenEndpointIpHeaderTrusted = false;
+  RefreshTokenConfig refreshToken;
+  SessionTransferConfig sessionTransfer;
+};
+
+struct UserConfig {
+  std::string userId;
+  std::string email;
+  std::string password;  // plain text in the file; hashed with a per-user salt when loaded
+  std::string name;
+  bool emailVerified = false;
+  bool blocked = false;
+};
+
+struct TenantConfig {
+  std::string domain;  // empty: the first listener's HOST:PORT (demo mode)
+  std::vector<std::string> customDomains;
+  std::string signingAlg = "RS256";  // "RS256" | "ES256" | "EdDSA"
+};
+
+struct Config {
+  std::string sourceFile;  // empty for the demo tenant
+  std::vector<std::string> listen{"127.0.0.1:8080"};
+  unsigned threads = 0;  // 0: one per core
+  bool pin = true;
+  std::string dataDir = "./handoff-data";
+  std::string geoAsn;
+  core::LogLevel logLevel = core::LogLevel::kInfo;
+  http::Limits limits;
+  TenantConfig tenant;
+  std::vector<ClientConfig> clients;
+  std::vector<UserConfig> users;
+  bool demo = false;
+};
+
+// The built-in demo tenant (SPEC.md §8, the OAuth issue's list), exactly.
+Config demoConfig();
+
+// Parses a TOML file. Errors name the file, the line and the key.
+core::Result<Config> loadConfigFile(const std::string& path);
+
+// Command-line: `handoffd [--config FILE] [--listen HOST:PORT]... [--threads N] [--data-dir DIR]
+// [--geo-asn FILE] [--log-level LEVEL] [--no-pin]`. Flags override the file.
+struct CommandLine {
+  bool help = false;
+  bool version = false;
+  Config config;
+};
+core::Result<CommandLine> parseCommandLine(int argc, char** argv);
+
+std::string usage();
+
+}  // namespace handoff::config

@@ -1,0 +1,79 @@
+// A request as the router and endpoints see it, and the response builder they answer with.
+//
+// Request fields are views into the connection's input buffer and arena: valid until the response
+// is finished. Response writes straight into the connection's output buffer: start(), then any
+// header(), then exactly one finish(). Thread-bound to the connection's shard.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "handoff/core/arena.h"
+#include "handoff/http/parser.h"
+#include "handoff/net/address.h"
+
+namespace handoff::http {
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+// ASCII case-insensitive equality, for header names and tokens.
+bool equalsIgnoreCase(std::string_view a, std::string_view b);
+
+struct Request {
+  Method method = Method::kGet;
+  std::string_view methodName;  // as sent, for logs
+  std::string_view target;      // "/authorize?client_id=..."
+  std::string_view path;        // "/authorize"
+  std::string_view query;       // "client_id=..." (no '?')
+  std::span<const Header> headers;
+  std::string_view body;
+  const net::SocketAddress* peer = nullptr;
+  core::Arena* arena = nullptr;
+  uint16_t routeId = 0;
+
+  // The first header with that name (case-insensitive), or empty.
+  std::string_view header(std::string_view name) const;
+  bool hasHeader(std::string_view name) const;
+};
+
+class Response {
+ public:
+  Response(std::string& out, bool head) : out_(out), head_(head) {}
+
+  // Writes the status line and the headers every response carries (Date, Server).
+  void start(int status);
+  void header(std::string_view name, std::string_view value);
+  // Content-Type (omitted when empty), Content-Length, Connection: close when closing, the blank
+  // line and the body (not for HEAD).
+  void finish(std::string_view contentType, std::string_view body);
+
+  int status() const { return status_; }
+  bool finished() const { return finished_; }
+  void setClose() { close_ = true; }
+  bool willClose() const { return close_; }
+
+ private:
+  std::string& out_;
+  bool head_;
+  bool close_ = false;
+  bool finished_ = false;
+  int status_ = 0;
+};
+
+// The reason phrase for a status code ("Not Found").
+std::string_view reasonPhrase(int status);
+
+struct Exchange {
+  Request& request;
+  Response& response;
+};
+
+// JSON error answers: {"error": code, "error_description": description}.
+void sendJsonError(Response& res, int status, std::string_view error, std::string_view description);
+
+}  // namespace handoff::http

@@ -1,0 +1,137 @@
+// A TCP connection on one shard's loop, and the per-shard server that accepts them.
+//
+// A Stream owns the socket, a timer and two output buffers (one being written by the kernel,
+// one being filled); the protocol on top implements StreamHandler and owns the input buffer, so
+// that parsed header views can point straight into it. Everything here is thread-bound to the
+// shard whose loop accepted the connection.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "handoff/net/address.h"
+
+namespace handoff::net {
+
+class Stream;
+
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  // Where the next received bytes go. An empty span pauses reading.
+  virtual std::span<char> readSpace() = 0;
+  // `n` bytes were written at the start of the last readSpace().
+  virtual void onRead(size_t n) = 0;
+  // The peer closed its side or the read failed. The handler decides when to close.
+  virtual void onEof() = 0;
+  // Every byte flushed so far has reached the kernel.
+  virtual void onWritten() = 0;
+  // The timer armed with Stream::armTimer fired.
+  virtual void onTimeout() = 0;
+  // The server is draining: finish what is in flight, then close.
+  virtual void onDrain() = 0;
+};
+
+class TcpServer;
+
+class Stream {
+ public:
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // Append response bytes here, then flush(). Valid until the stream closes.
+  std::string& out() { return filling_; }
+  // Starts writing what was appended (one uv_write); if a write is in flight, it follows it.
+  void flush();
+  bool writeIdle() const { return !writing_ && filling_.empty(); }
+
+  void pauseReading();
+  void resumeReading();
+  void armTimer(uint64_t ms);
+  void disarmTimer();
+
+  // Closes now; unwritten output is dropped.
+  void close();
+  // Closes once everything appended so far is written.
+  void closeAfterFlush();
+  bool closing() const { return closing_; }
+
+  const SocketAddress& peer() const { return peer_; }
+  const SocketAddress& local() const { return local_; }
+  uint64_t id() const { return id_; }
+
+ private:
+  friend class TcpServer;
+  Stream(TcpServer& server, uint64_t id);
+  ~Stream();
+  void startWrite();
+  static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void onWriteCb(uv_write_t* req, int status);
+  static void onTimerCb(uv_timer_t* t);
+  static void onCloseCb(uv_handle_t* h);
+
+  TcpServer& server_;
+  uint64_t id_;
+  uv_tcp_t tcp_;
+  uv_timer_t timer_;
+  uv_write_t writeReq_;
+  std::unique_ptr<StreamHandler> handler_;
+  std::string filling_;
+  std::string writingBuf_;
+  SocketAddress peer_, local_;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool closing_ = false;
+  bool closeAfterFlush_ = false;
+  int handlesOpen_ = 0;
+  Stream* prev_ = nullptr;  // the server's list of live streams
+  Stream* next_ = nullptr;
+};
+
+// Connection counters of one shard. Written only by that shard's servers (relaxed load + store);
+// read by /metrics from any thread.
+struct ConnectionCounters {
+  std::atomic<uint64_t> open{0};
+  std::atomic<uint64_t> accepted{0};
+};
+
+// Accepts connections on one listening socket for one shard's loop.
+class TcpServer {
+ public:
+  using HandlerFactory = std::function<std::unique_ptr<StreamHandler>(Stream&)>;
+
+  TcpServer(uv_loop_t* loop, int listenFd, HandlerFactory factory, ConnectionCounters& counters);
+  ~TcpServer();
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  // Stops accepting, asks every connection to finish, and calls `done` once none is left.
+  void drain(std::function<void()> done);
+  // Closes every connection now.
+  void closeAll();
+
+
+ private:
+  friend class Stream;
+  static void onConnection(uv_stream_t* server, int status);
+  void release(Stream* s);
+  void maybeDrained();
+
+  uv_loop_t* loop_;
+  uv_tcp_t listener_;
+  bool listening_ = false;
+  HandlerFactory factory_;
+  Stream* streams_ = nullptr;
+  uint64_t nextId_ = 1;
+  std::function<void()> drained_;
+  ConnectionCounters& counters_;
+};
+
+}  // namespace handoff::net

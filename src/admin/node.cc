@@ -1,0 +1,194 @@
+#include "handoff/admin/node.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "handoff/core/log.h"
+#include "handoff/core/signals.h"
+#include "handoff/http/session.h"
+
+namespace handoff::admin {
+
+using core::Errc;
+using core::Error;
+
+namespace {
+
+core::Status makeDirs(const std::string& path) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      partial = path.substr(0, i);
+      if (::mkdir(partial.c_str(), 0700) != 0 && errno != EEXIST) {
+        return Error(Errc::kIo, "cannot create data directory " + partial + ": " + std::strerror(errno));
+      }
+    }
+  }
+  return {};
+}
+
+void healthz(void* ctx, http::Exchange& ex) {
+  auto* node = static_cast<Node*>(ctx);
+  bool draining = node->draining();
+  ex.response.start(draining ? 503 : 200);
+  ex.response.header("Cache-Control", "no-store");
+  ex.response.finish("application/json", draining ? R"({"status":"draining"})" : R"({"status":"ok"})");
+}
+
+void metrics(void* ctx, http::Exchange& ex) {
+  std::string body = static_cast<Node*>(ctx)->renderMetrics();
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "no-store");
+  ex.response.finish("text/plain; version=0.0.4", body);
+}
+
+}  // namespace
+
+Node::Node(config::Config config) : config_(std::move(config)) {}
+
+Node::~Node() {
+  for (auto& g : listeners_) net::closeListenerGroup(g);
+  if (lockFd_ >= 0) ::close(lockFd_);
+}
+
+core::Status Node::start() {
+  if (auto st = makeDirs(config_.dataDir); !st) return st;
+  std::string lockPath = config_.dataDir + "/LOCK";
+  lockFd_ = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lockFd_ < 0) return Error(Errc::kIo, "cannot open " + lockPath + ": " + std::strerror(errno));
+  if (::flock(lockFd_, LOCK_EX | LOCK_NB) != 0) {
+    return Error(Errc::kUnavailable, "data directory " + config_.dataDir + " is in use by another handoffd");
+  }
+
+  unsigned threads = config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  for (const std::string& spec : config_.listen) {
+    auto addr = net::SocketAddress::parse(spec);
+    if (!addr) return Error(addr.error().code(), "--listen " + spec + ": " + addr.error().message());
+    auto group = net::openListenerGroup(*addr, threads);
+    if (!group) return group.error();
+    listeners_.push_back(std::move(group).value());
+  }
+  for (const auto& g : listeners_) {
+    std::printf("listening on %s\n", g.bound.toString().c_str());
+  }
+  std::fflush(stdout);
+
+  for (unsigned i = 0; i < threads; ++i) {
+    auto st = std::make_unique<ShardState>();
+    st->node = this;
+    st->id = i;
+    states_.push_back(std::move(st));
+  }
+  shards_ = std::make_unique<core::ShardSet>(threads);
+  shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
+  core::logInfo("handoffd started", {{"shards", threads},
+                                     {"listeners", static_cast<unsigned>(listeners_.size())},
+                                     {"tenant", config_.demo ? "demo" : config_.sourceFile},
+                                     {"data_dir", config_.dataDir}});
+  return {};
+}
+
+void Node::buildRoutes(ShardState& st) {
+  st.router.add({.path = "/healthz", .name = "healthz", .methods = http::kGet, .fn = healthz, .ctx = this});
+  st.router.add({.path = "/metrics", .name = "metrics", .methods = http::kGet, .fn = metrics, .ctx = this});
+}
+
+void Node::initShard(core::Shard& shard) {
+  ShardState& st = *states_[shard.id()];
+  buildRoutes(st);
+  for (auto& g : listeners_) {
+    int fd = g.fds[shard.id()];
+    g.fds[shard.id()] = -1;  // the loop owns it now
+    st.servers.push_back(std::make_unique<net::TcpServer>(
+        shard.loop(), fd, http::sessionFactory(st.router, config_.limits, st.http), st.connections));
+  }
+}
+
+std::string Node::renderMetrics() const {
+  std::string out;
+  out.reserve(4096);
+  const http::Router& routes = states_[0]->router;
+  auto routeName = [&](size_t id) -> std::string_view {
+    return id == 0 || id > routes.routes().size() ? std::string_view("none") : std::string_view(routes.routes()[id - 1].name);
+  };
+  out.append("# HELP handoff_http_requests_total HTTP requests answered, by route and status.\n"
+             "# TYPE handoff_http_requests_total counter\n");
+  for (size_t r = 0; r < http::HttpStats::kRouteSlots; ++r) {
+    for (size_t s = 0; s < http::HttpStats::kStatuses.size(); ++s) {
+      uint64_t sum = 0;
+      for (const auto& st : states_) sum += st->http.requests(r, s);
+      if (sum == 0) continue;
+      int code = http::HttpStats::kStatuses[s];
+      out.append("handoff_http_requests_total{route=\"").append(routeName(r)).append("\",status=\"");
+      out.append(code == 0 ? "other" : std::to_string(code)).append("\"} ").append(std::to_string(sum)).append("\n");
+    }
+  }
+  uint64_t parseErrors = 0, open = 0, accepted = 0;
+  for (const auto& st : states_) {
+    parseErrors += st->http.parseErrors();
+    open += st->connections.open.load(std::memory_order_relaxed);
+    accepted += st->connections.accepted.load(std::memory_order_relaxed);
+  }
+  auto metric = [&](const char* name, const char* type, const char* help, uint64_t v) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
+    out.append(name).append(" ").append(std::to_string(v)).append("\n");
+  };
+  metric("handoff_http_parse_errors_total", "counter", "Requests refused for malformed framing or limits.", parseErrors);
+  metric("handoff_connections_open", "gauge", "Client connections open now.", open);
+  metric("handoff_connections_accepted_total", "counter", "Client connections accepted.", accepted);
+  metric("handoff_shards", "gauge", "Event-loop shards.", states_.size());
+  metric("handoff_reloads_total", "counter", "Reloads requested (SIGHUP).", reloads_.load(std::memory_order_relaxed));
+  return out;
+}
+
+void Node::requestReload() {
+  reloads_.fetch_add(1, std::memory_order_relaxed);
+  core::logInfo("reload requested", {{"hooks", static_cast<unsigned>(reloadHooks_.size())}});
+  for (auto& hook : reloadHooks_) hook();
+}
+
+bool Node::drainAndStop(int64_t timeoutMs) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  draining_.store(true, std::memory_order_relaxed);
+  for (unsigned i = 0; i < shards_->size(); ++i) {
+    shards_->post(i, [this, i] {
+      ShardState& st = *states_[i];
+      auto remaining = std::make_shared<size_t>(st.servers.size());
+      core::Shard* shard = core::Shard::current();
+      auto done = [remaining, shard] {
+        if (--*remaining == 0) shard->stop();
+      };
+      if (st.servers.empty()) shard->stop();
+      for (auto& s : st.servers) s->drain(done);
+    });
+  }
+  if (shards_->joinUntil(deadline)) return true;
+  core::logWarn("drain deadline passed: closing remaining connections");
+  for (unsigned i = 0; i < shards_->size(); ++i) {
+    shards_->post(i, [this, i] {
+      for (auto& s : states_[i]->servers) s->closeAll();
+    });
+  }
+  return shards_->joinUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(400));
+}
+
+int Node::run(int64_t drainTimeoutMs) {
+  for (;;) {
+    core::ControlSignal sig = core::waitControlSignal(1000);
+    if (sig == core::ControlSignal::kReload) requestReload();
+    if (sig == core::ControlSignal::kTerminate) break;
+  }
+  core::logInfo("shutting down: draining connections");
+  bool clean = drainAndStop(drainTimeoutMs);
+  core::logInfo("stopped", {{"clean", clean}});
+  return 0;
+}
+
+}  // namespace handoff::admin

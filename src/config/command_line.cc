@@ -1,0 +1,83 @@
+// handoffd's flags (SPEC.md §8). Flags override the file, whatever their order on the line.
+#include <charconv>
+#include <cstring>
+
+#include "handoff/config/config.h"
+
+namespace handoff::config {
+
+using core::Errc;
+using core::Error;
+
+std::string usage() {
+  return "usage: handoffd [options]\n"
+         "  --config FILE        TOML configuration (default: the built-in demo tenant)\n"
+         "  --listen HOST:PORT   listening address, repeatable; port 0 picks a free port\n"
+         "  --threads N          shards (event-loop threads); default: one per core\n"
+         "  --no-pin             do not pin shards to cores\n"
+         "  --data-dir DIR       data directory (default ./handoff-data)\n"
+         "  --geo-asn FILE       MaxMind GeoLite2-ASN-format database\n"
+         "  --log-level LEVEL    debug | info | warn | error\n"
+         "  --version, --help\n";
+}
+
+core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
+  CommandLine cl;
+  std::string configFile;
+  std::vector<std::string> listen;
+  std::optional<unsigned> threads;
+  std::optional<std::string> dataDir, geoAsn, logLevel;
+  bool noPin = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto value = [&](std::string_view flag) -> const char* {
+      return i + 1 < argc ? argv[++i] : nullptr;
+      (void)flag;
+    };
+    if (a == "--help" || a == "-h") {
+      cl.help = true;
+    } else if (a == "--version") {
+      cl.version = true;
+    } else if (a == "--no-pin") {
+      noPin = true;
+    } else if (a == "--config" || a == "--listen" || a == "--threads" || a == "--data-dir" ||
+               a == "--geo-asn" || a == "--log-level") {
+      const char* v = value(a);
+      if (v == nullptr) return Error(Errc::kInvalidArgument, std::string(a) + " needs a value");
+      if (a == "--config") configFile = v;
+      else if (a == "--listen") listen.push_back(v);
+      else if (a == "--data-dir") dataDir = v;
+      else if (a == "--geo-asn") geoAsn = v;
+      else if (a == "--log-level") logLevel = v;
+      else {
+        unsigned n = 0;
+        auto r = std::from_chars(v, v + std::strlen(v), n);
+        if (r.ec != std::errc() || *r.ptr != '\0' || n == 0 || n > 1024) {
+          return Error(Errc::kInvalidArgument, "--threads takes a number from 1 to 1024");
+        }
+        threads = n;
+      }
+    } else {
+      return Error(Errc::kInvalidArgument, "unknown argument '" + std::string(a) + "'\n" + usage());
+    }
+  }
+  if (configFile.empty()) {
+    cl.config = demoConfig();
+  } else {
+    auto loaded = loadConfigFile(configFile);
+    if (!loaded) return loaded.error();
+    cl.config = std::move(loaded).value();
+  }
+  Config& c = cl.config;
+  if (!listen.empty()) c.listen = listen;
+  if (threads) c.threads = *threads;
+  if (dataDir) c.dataDir = *dataDir;
+  if (geoAsn) c.geoAsn = *geoAsn;
+  if (noPin) c.pin = false;
+  if (logLevel && !core::parseLogLevel(*logLevel, &c.logLevel)) {
+    return Error(Errc::kInvalidArgument, "--log-level must be debug, info, warn or error");
+  }
+  return cl;
+}
+
+}  // namespace handoff::config

@@ -1,0 +1,365 @@
+#include "handoff/http/session.h"
+
+#include <cstring>
+
+#include "handoff/core/log.h"
+
+namespace handoff::http {
+namespace {
+
+constexpr size_t kInitialBuffer = 4096;
+
+std::string_view trimRight(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The canned answer to a protocol error: a short JSON body, then the connection closes.
+std::string_view protocolErrorText(int status) {
+  switch (status) {
+    case 400: return "malformed request";
+    case 408: return "request timed out";
+    case 413: return "request body too large";
+    case 414: return "request target too long";
+    case 431: return "request headers too large";
+    case 501: return "transfer coding not implemented";
+    case 505: return "HTTP version not supported";
+    default: return "request failed";
+  }
+}
+
+}  // namespace
+
+Session::Session(net::Stream& stream, const Router& router, const Limits& limits, HttpStats& stats)
+    : stream_(stream), router_(router), limits_(limits), stats_(stats), parser_(*this), arena_(2048) {
+  maxBuffer_ = limits.maxRequestLine + limits.maxHeaderBytes + 4096;
+  for (const Route& r : router.routes()) maxBuffer_ = std::max(maxBuffer_, limits.maxRequestLine + limits.maxHeaderBytes + 4096 + std::max(r.maxBody, limits.maxBodyBytes));
+  maxBuffer_ = std::max(maxBuffer_, limits.maxRequestLine + limits.maxHeaderBytes + 4096 + limits.maxBodyBytes);
+  buf_ = std::make_unique<char[]>(kInitialBuffer);
+  cap_ = kInitialBuffer;
+  stream_.armTimer(limits_.headerTimeoutMs);  // the first request must arrive in time (slowloris)
+}
+
+Session::~Session() = default;
+
+std::span<char> Session::readSpace() {
+  if (start_ > 0 && (filled_ == cap_ || start_ >= cap_ / 2)) {
+    std::memmove(buf_.get(), buf_.get() + start_, filled_ - start_);
+    parsed_ -= start_;
+    filled_ -= start_;
+    start_ = 0;
+  }
+  if (filled_ == cap_ && cap_ < maxBuffer_) {
+    size_t ncap = std::min(cap_ * 2, maxBuffer_);
+    auto nbuf = std::make_unique<char[]>(ncap);
+    std::memcpy(nbuf.get(), buf_.get(), filled_);
+    buf_ = std::move(nbuf);
+    cap_ = ncap;
+  }
+  return {buf_.get() + filled_, cap_ - filled_};
+}
+
+void Session::onRead(size_t n) {
+  filled_ += n;
+  process();
+}
+
+void Session::process() {
+  while (!closing_ && parsed_ < filled_) {
+    if (unwritten_ >= limits_.maxPipelined || stream_.out().size() >= limits_.maxOutputBytes) {
+      stream_.pauseReading();  // back-pressure: resume once the kernel has taken the responses
+      readBlocked_ = true;
+      break;
+    }
+    // Find the first CR that is not followed by LF. llhttp 8.1 accepts "\r\n\rX" as the end of
+    // the header block (a smuggling shape), so a bare CR outside a body is rejected here, before
+    // llhttp sees it. A CR at the very end of the buffer waits for the next byte.
+    size_t cr = parsed_;
+    for (;;) {
+      const void* p = std::memchr(buf_.get() + cr, '\r', filled_ - cr);
+      if (p == nullptr) {
+        cr = filled_;
+        break;
+      }
+      cr = static_cast<const char*>(p) - buf_.get();
+      if (cr + 1 < filled_ && buf_[cr + 1] == '\n') {
+        cr += 2;
+        if (cr >= filled_) {
+          cr = filled_;
+          break;
+        }
+        continue;
+      }
+      break;
+    }
+    if (cr > parsed_) {
+      if (!feed(cr - parsed_)) return;
+      continue;  // the parser may have stopped after a message; look again from there
+    }
+    // parsed_ sits on a suspicious CR.
+    if (phase_ == Phase::kBody) {
+      if (!feed(1)) return;  // body bytes are opaque; chunk framing is llhttp's to check
+      continue;
+    }
+    if (cr + 1 >= filled_) break;  // need one more byte to judge
+    stats_.countParseError();
+    fail(400);
+    return;
+  }
+  if (!closing_) {
+    stream_.flush();
+    if (phase_ == Phase::kIdle && parsed_ == filled_) {
+      if (draining_ && stream_.writeIdle()) {
+        closing_ = true;
+        stream_.close();
+      } else {
+        stream_.armTimer(limits_.idleTimeoutMs);
+      }
+    }
+  }
+}
+
+bool Session::feed(size_t n) {
+  size_t consumed = 0;
+  ParseResult r = parser_.execute(buf_.get() + parsed_, n, &consumed);
+  parsed_ += consumed;
+  switch (r) {
+    case ParseResult::kOk:
+      return true;
+    case ParseResult::kPaused:
+      dispatch();
+      parser_.resume();
+      return !closing_;
+    case ParseResult::kBadVersion:
+      stats_.countParseError();
+      fail(505);
+      return false;
+    case ParseResult::kAborted:
+      stats_.countParseError();
+      fail(pendingError_ != 0 ? pendingError_ : 400);
+      return false;
+    case ParseResult::kBadRequest:
+      core::logDebug("http: parse error", {{"reason", parser_.errorReason()}});
+      stats_.countParseError();
+      fail(400);
+      return false;
+  }
+  return false;
+}
+
+int Session::abortWith(int status) {
+  pendingError_ = status;
+  return kAbort;
+}
+
+bool Session::extend(Span& s, const char* at, size_t n) {
+  uint32_t off = offsetOf(at);
+  if (s.len == 0) {
+    s.off = off;
+  } else if (s.off + s.len != off) {
+    return false;  // not contiguous: the parser skipped bytes inside the token
+  }
+  s.len += static_cast<uint32_t>(n);
+  return true;
+}
+
+int Session::onMessageBegin() {
+  if (phase_ == Phase::kIdle) stream_.armTimer(limits_.headerTimeoutMs);
+  phase_ = Phase::kHeaders;
+  return kContinue;
+}
+
+int Session::onUrl(const char* at, size_t n) {
+  if (!extend(url_, at, n)) return abortWith(400);
+  if (url_.len > limits_.maxRequestLine) return abortWith(414);
+  return kContinue;
+}
+
+int Session::onHeaderField(const char* at, size_t n) {
+  if (spans_.empty() || lastWasValue_) {
+    if (spans_.size() >= limits_.maxHeaders) return abortWith(431);
+    spans_.push_back({});
+    lastWasValue_ = false;
+  }
+  headerBytes_ += n;
+  if (!extend(spans_.back().name, at, n)) return abortWith(400);
+  if (headerBytes_ > limits_.maxHeaderBytes || spans_.back().name.len > limits_.maxHeaderLine) return abortWith(431);
+  return kContinue;
+}
+
+int Session::onHeaderValue(const char* at, size_t n) {
+  if (spans_.empty()) return abortWith(400);
+  lastWasValue_ = true;
+  headerBytes_ += n;
+  HeaderSpan& h = spans_.back();
+  // llhttp 8.1 accepts obs-fold (a value continued on the next line); the continuation arrives
+  // as a second, non-contiguous piece, or with the CRLF inside the value. Both are rejected.
+  if (!extend(h.value, at, n) || std::memchr(at, '\r', n) || std::memchr(at, '\n', n)) return abortWith(400);
+  if (headerBytes_ > limits_.maxHeaderBytes || h.name.len + h.value.len > limits_.maxHeaderLine) return abortWith(431);
+  return kContinue;
+}
+
+void Session::materializeHeaders() {
+  headers_.clear();
+  for (const HeaderSpan& h : spans_) headers_.push_back({view(h.name), trimRight(view(h.value))});
+}
+
+int Session::onHeadersComplete() {
+  materializeHeaders();
+  size_t hosts = 0;
+  std::string_view te;
+  for (const Header& h : headers_) {
+    if (equalsIgnoreCase(h.name, "host")) ++hosts;
+    if (equalsIgnoreCase(h.name, "transfer-encoding")) te = h.value;
+  }
+  if (parser_.versionMinor() == 1 && hosts != 1) return abortWith(400);  // RFC 9112 §3.2
+  if (hosts > 1) return abortWith(400);
+  if (!te.empty() && !equalsIgnoreCase(te, "chunked")) return abortWith(501);
+
+  std::string_view target = view(url_);
+  std::string_view path = target.substr(0, target.find('?'));
+  route_ = router_.match(path);
+  maxBody_ = route_ != nullptr && route_->maxBody != 0 ? route_->maxBody : limits_.maxBodyBytes;
+  int64_t cl = parser_.contentLength();
+  if (cl > 0 && static_cast<uint64_t>(cl) > maxBody_) return abortWith(413);  // before reading it
+  bool hasBody = cl > 0 || parser_.chunked();
+  if (hasBody) {
+    phase_ = Phase::kBody;
+    stream_.armTimer(limits_.bodyTimeoutMs);
+    std::string_view expect;
+    for (const Header& h : headers_) {
+      if (equalsIgnoreCase(h.name, "expect")) expect = h.value;
+    }
+    if (parser_.versionMinor() == 1 && equalsIgnoreCase(expect, "100-continue")) {
+      stream_.out().append("HTTP/1.1 100 Continue\r\n\r\n");
+      stream_.flush();
+    }
+  } else {
+    phase_ = Phase::kBody;  // the parser completes the message right away
+  }
+  return kContinue;
+}
+
+int Session::onBody(const char* at, size_t n) {
+  if (parser_.chunked()) {
+    if (chunkedBody_.size() + n > maxBody_) return abortWith(413);
+    chunkedBody_.append(at, n);
+    return kContinue;
+  }
+  if (!extend(body_, at, n)) return abortWith(400);
+  return kContinue;
+}
+
+int Session::onMessageComplete() { return kPause; }
+
+void Session::dispatch() {
+  materializeHeaders();
+  std::string_view target = view(url_);
+  Request req;
+  req.method = parser_.method();
+  req.target = target;
+  size_t q = target.find('?');
+  req.path = target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
+  req.headers = headers_;
+  req.body = parser_.chunked() ? std::string_view(chunkedBody_) : view(body_);
+  req.peer = &stream_.peer();
+  req.arena = &arena_;
+
+  Response res(stream_.out(), req.method == Method::kHead);
+  if (!parser_.keepAlive() || draining_) res.setClose();
+  Exchange ex{req, res};
+  if (target.empty() || target.front() != '/') {
+    sendJsonError(res, 400, "invalid_request", "request target must be an absolute path");
+  } else if (route_ == nullptr) {
+    sendJsonError(res, 404, "not_found", "no such endpoint");
+  } else if (!Router::allows(*route_, req.method)) {
+    res.start(405);
+    res.header("Allow", Router::allowHeader(route_->methods));
+    res.finish("application/json", R"({"error":"method_not_allowed","error_description":"method not allowed on this endpoint"})");
+  } else {
+    req.routeId = route_->id;
+    route_->fn(route_->ctx, ex);
+    if (!res.finished()) {
+      core::logError("http: handler returned without a response", {{"route", route_->name}});
+      sendJsonError(res, 500, "server_error", "internal error");
+    }
+  }
+  stats_.countRequest(route_ != nullptr ? route_->id : 0, res.status());
+  ++unwritten_;
+  bool close = res.willClose();
+  resetRequest();
+  if (close) {
+    closing_ = true;
+    stream_.closeAfterFlush();
+  }
+}
+
+void Session::resetRequest() {
+  arena_.reset();
+  start_ = parsed_;
+  phase_ = Phase::kIdle;
+  url_ = {};
+  spans_.clear();
+  headers_.clear();
+  lastWasValue_ = false;
+  headerBytes_ = 0;
+  body_ = {};
+  chunkedBody_.clear();
+  route_ = nullptr;
+  pendingError_ = 0;
+}
+
+void Session::fail(int status) {
+  Response res(stream_.out(), false);
+  res.setClose();
+  sendJsonError(res, status, "invalid_request", protocolErrorText(status));
+  stats_.countRequest(0, status);
+  closing_ = true;
+  stream_.closeAfterFlush();
+}
+
+void Session::onEof() {
+  if (closing_) return;
+  closing_ = true;
+  // Answers already produced still go out (a client may half-close after pipelining).
+  stream_.closeAfterFlush();
+}
+
+void Session::onWritten() {
+  unwritten_ = 0;
+  if (readBlocked_) {
+    readBlocked_ = false;
+    stream_.resumeReading();
+    process();
+  } else if (draining_ && phase_ == Phase::kIdle && parsed_ == filled_) {
+    closing_ = true;
+    stream_.close();
+  }
+}
+
+void Session::onTimeout() {
+  if (closing_) return;
+  if (phase_ == Phase::kIdle) {
+    closing_ = true;
+    stream_.close();  // idle keep-alive: nothing to answer
+    return;
+  }
+  fail(408);
+}
+
+void Session::onDrain() {
+  draining_ = true;
+  if (!closing_ && phase_ == Phase::kIdle && parsed_ == filled_ && stream_.writeIdle()) {
+    closing_ = true;
+    stream_.close();
+  }
+}
+
+net::TcpServer::HandlerFactory sessionFactory(const Router& router, const Limits& limits, HttpStats& stats) {
+  return [&router, &limits, &stats](net::Stream& s) -> std::unique_ptr<net::StreamHandler> {
+    return std::make_unique<Session>(s, router, limits, stats);
+  };
+}
+
+}  // namespace handoff::http
