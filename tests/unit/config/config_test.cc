@@ -1,0 +1,193 @@
+// Configuration: the demo tenant is exactly the documented one; files are parsed strictly, and
+// every error names the file, the line and the key; flags override the file.
+#include "handoff/config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace handoff::config {
+namespace {
+
+std::string writeTemp(const std::string& text) {
+  char path[] = "/tmp/handoff-config-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  close(fd);
+  return path;
+}
+
+const ClientConfig* client(const Config& c, const std::string& id) {
+  for (const auto& cl : c.clients) {
+    if (cl.clientId == id) return &cl;
+  }
+  return nullptr;
+}
+
+TEST(DemoTenant, HasTheDocumentedClientsAndUser) {
+  Config c = demoConfig();
+  EXPECT_TRUE(c.demo);
+  ASSERT_EQ(c.users.size(), 1u);
+  EXPECT_EQ(c.users[0].email, "demo@example.com");
+  EXPECT_EQ(c.users[0].password, "demo-password");
+  EXPECT_EQ(c.users[0].userId, "auth0|demo");
+
+  const ClientConfig* native = client(c, "demo-native");
+  ASSERT_NE(native, nullptr);
+  EXPECT_EQ(native->tokenEndpointAuthMethod, "none");
+  EXPECT_EQ(native->grantTypes, (std::vector<std::string>{"authorization_code", "refresh_token", "password"}));
+  EXPECT_EQ(native->callbacks, (std::vector<std::string>{"com.example.handoff://callback"}));
+  EXPECT_EQ(native->refreshToken.rotationType, "rotating");
+  EXPECT_EQ(native->refreshToken.leeway, 0);
+  EXPECT_TRUE(native->sessionTransfer.canCreateSessionTransferToken);
+
+  const ClientConfig* web = client(c, "demo-web");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->clientSecret, "demo-web-secret");
+  EXPECT_EQ(web->callbacks, (std::vector<std::string>{"http://127.0.0.1:3000/callback", "http://localhost:3000/callback"}));
+  EXPECT_EQ(web->sessionTransfer.allowedAuthenticationMethods, (std::vector<std::string>{"cookie", "query"}));
+  EXPECT_EQ(web->sessionTransfer.enforceDeviceBinding, "ip");
+  EXPECT_TRUE(web->sessionTransfer.allowRefreshToken);
+  EXPECT_TRUE(web->sessionTransfer.enforceOnlineRefreshTokens);
+
+  const ClientConfig* asn = client(c, "demo-web-asn");
+  ASSERT_NE(asn, nullptr);
+  EXPECT_EQ(asn->clientSecret, "demo-web-asn-secret");
+  EXPECT_EQ(asn->sessionTransfer.enforceDeviceBinding, "asn");
+
+  const ClientConfig* m2m = client(c, "demo-m2m");
+  ASSERT_NE(m2m, nullptr);
+  EXPECT_EQ(m2m->clientSecret, "demo-m2m-secret");
+  EXPECT_EQ(m2m->grantTypes, (std::vector<std::string>{"client_credentials"}));
+}
+
+TEST(ConfigFile, ReadsEverySection) {
+  std::string path = writeTemp(R"(
+[server]
+listen = ["127.0.0.1:0", "[::1]:0"]
+threads = 3
+data_dir = "/tmp/x"
+log_level = "debug"
+
+[limits]
+max_request_line = 1000
+idle_timeout_ms = 1234
+
+[tenant]
+domain = "auth.example.com"
+signing_alg = "ES256"
+
+[geo]
+asn = "/tmp/asn.mmdb"
+
+[[clients]]
+client_id = "web"
+client_secret = "s"
+app_type = "regular_web"
+callbacks = ["https://app/cb"]
+[clients.session_transfer]
+allowed_authentication_methods = ["cookie"]
+enforce_device_binding = "none"
+future_flag = true
+
+[[users]]
+user_id = "auth0|1"
+email = "a@b.c"
+password = "pw"
+)");
+  auto c = loadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->listen.size(), 2u);
+  EXPECT_EQ(c->threads, 3u);
+  EXPECT_EQ(c->logLevel, core::LogLevel::kDebug);
+  EXPECT_EQ(c->limits.maxRequestLine, 1000u);
+  EXPECT_EQ(c->limits.idleTimeoutMs, 1234u);
+  EXPECT_EQ(c->tenant.signingAlg, "ES256");
+  EXPECT_EQ(c->geoAsn, "/tmp/asn.mmdb");
+  ASSERT_EQ(c->clients.size(), 1u);
+  EXPECT_EQ(c->clients[0].sessionTransfer.enforceDeviceBinding, "none");
+  EXPECT_EQ(c->clients[0].sessionTransfer.unknown.at("future_flag"), "true");
+  ASSERT_EQ(c->users.size(), 1u);
+  unlink(path.c_str());
+}
+
+void expectError(const std::string& text, const std::string& needle) {
+  std::string path = writeTemp(text);
+  auto c = loadConfigFile(path);
+  ASSERT_FALSE(c.ok()) << text;
+  EXPECT_NE(c.error().message().find(path), std::string::npos) << c.error().message();
+  EXPECT_NE(c.error().message().find(needle), std::string::npos) << c.error().message();
+  unlink(path.c_str());
+}
+
+TEST(ConfigFile, UnknownKeyNamesFileLineAndKey) {
+  expectError("[server]\nthreads = 2\nthraeds = 3\n", ":3: server.thraeds: unknown key");
+}
+
+TEST(ConfigFile, WrongTypeNamesTheKey) {
+  expectError("[server]\nthreads = \"two\"\n", ":2: server.threads: expected an integer");
+}
+
+TEST(ConfigFile, OutOfRangeIsRefused) {
+  expectError("[limits]\nmax_headers = 0\n", "limits.max_headers: out of range");
+}
+
+TEST(ConfigFile, BadEnumValueListsTheChoices) {
+  expectError("[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\n[clients.session_transfer]\nenforce_device_binding = \"mac\"\n",
+              "clients[0].session_transfer.enforce_device_binding: must be one of: ip, asn, none");
+}
+
+TEST(ConfigFile, ClientWithoutSecretNeedsAuthMethodNone) {
+  expectError("[[clients]]\nclient_id = \"a\"\n", "client_secret is required");
+}
+
+TEST(ConfigFile, DuplicateClientIdIsRefused) {
+  expectError("[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\n[[clients]]\nclient_id = \"a\"\nclient_secret = \"t\"\n",
+              "duplicate 'a'");
+}
+
+TEST(ConfigFile, SyntaxErrorNamesTheLine) {
+  expectError("[server]\nthreads = = 2\n", ":2:");
+}
+
+TEST(ConfigFile, MissingFileIsAnError) {
+  auto c = loadConfigFile("/nonexistent/handoff.toml");
+  EXPECT_FALSE(c.ok());
+}
+
+TEST(CommandLine, FlagsOverrideTheFile) {
+  std::string path = writeTemp("[server]\nlisten = [\"127.0.0.1:1\"]\nthreads = 2\n");
+  std::string cfg = "--config", listen = "--listen", l1 = "127.0.0.1:0", l2 = "[::1]:0", th = "--threads", four = "4";
+  char* argv[] = {const_cast<char*>("handoffd"), cfg.data(), path.data(), listen.data(), l1.data(),
+                  listen.data(), l2.data(), th.data(), four.data()};
+  auto cl = parseCommandLine(9, argv);
+  ASSERT_TRUE(cl.ok()) << cl.error().message();
+  EXPECT_EQ(cl->config.listen, (std::vector<std::string>{"127.0.0.1:0", "[::1]:0"}));
+  EXPECT_EQ(cl->config.threads, 4u);
+  unlink(path.c_str());
+}
+
+TEST(CommandLine, NoConfigMeansTheDemoTenant) {
+  char* argv[] = {const_cast<char*>("handoffd")};
+  auto cl = parseCommandLine(1, argv);
+  ASSERT_TRUE(cl.ok());
+  EXPECT_TRUE(cl->config.demo);
+}
+
+TEST(CommandLine, BadValuesAreRefused) {
+  std::string th = "--threads", zero = "0", lvl = "--log-level", loud = "loud", unknown = "--frobnicate";
+  char* a1[] = {const_cast<char*>("handoffd"), th.data(), zero.data()};
+  EXPECT_FALSE(parseCommandLine(3, a1).ok());
+  char* a2[] = {const_cast<char*>("handoffd"), lvl.data(), loud.data()};
+  EXPECT_FALSE(parseCommandLine(3, a2).ok());
+  char* a3[] = {const_cast<char*>("handoffd"), unknown.data()};
+  EXPECT_FALSE(parseCommandLine(2, a3).ok());
+  char* a4[] = {const_cast<char*>("handoffd"), th.data()};
+  EXPECT_FALSE(parseCommandLine(2, a4).ok());
+}
+
+}  // namespace
+}  // namespace handoff::config
