@@ -6,15 +6,33 @@ namespace handoff::http {
 
 static_assert(ParserEvents::kPause == HPE_PAUSED, "kPause must be llhttp's HPE_PAUSED");
 
+namespace {
+struct State {
+  ParserEvents* events;
+  bool badToken;
+};
+}  // namespace
+
 struct Parser::Impl {
   llhttp_t parser;
   llhttp_settings_t settings;
-  ParserEvents* events;
+  State state;
 };
 
 namespace {
 
-ParserEvents& ev(llhttp_t* p) { return *static_cast<ParserEvents*>(p->data); }
+ParserEvents& ev(llhttp_t* p) { return *static_cast<State*>(p->data)->events; }
+
+// RFC 9110 §5.6.2 tchar. llhttp 8.1 lets whitespace before the colon through ("Host : x"), which
+// RFC 9112 §5.1 says a server must answer with 400; checking the whole name catches that too.
+bool isTokenChar(unsigned char c) {
+  static constexpr char kExtra[] = "!#$%&'*+-.^_`|~";
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+  for (char e : kExtra) {
+    if (e != 0 && c == static_cast<unsigned char>(e)) return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -23,14 +41,22 @@ Parser::Parser(ParserEvents& events) : impl_(std::make_unique<Impl>()) {
   auto& s = impl_->settings;
   s.on_message_begin = [](llhttp_t* p) { return ev(p).onMessageBegin(); };
   s.on_url = [](llhttp_t* p, const char* at, size_t n) { return ev(p).onUrl(at, n); };
-  s.on_header_field = [](llhttp_t* p, const char* at, size_t n) { return ev(p).onHeaderField(at, n); };
+  s.on_header_field = [](llhttp_t* p, const char* at, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      if (!isTokenChar(static_cast<unsigned char>(at[i]))) {
+        static_cast<State*>(p->data)->badToken = true;
+        return -1;
+      }
+    }
+    return ev(p).onHeaderField(at, n);
+  };
   s.on_header_value = [](llhttp_t* p, const char* at, size_t n) { return ev(p).onHeaderValue(at, n); };
   s.on_headers_complete = [](llhttp_t* p) { return ev(p).onHeadersComplete(); };
   s.on_body = [](llhttp_t* p, const char* at, size_t n) { return ev(p).onBody(at, n); };
   s.on_message_complete = [](llhttp_t* p) { return ev(p).onMessageComplete(); };
   llhttp_init(&impl_->parser, HTTP_REQUEST, &impl_->settings);
-  impl_->parser.data = &events;
-  impl_->events = &events;
+  impl_->state = {&events, false};
+  impl_->parser.data = &impl_->state;
 }
 
 Parser::~Parser() = default;
@@ -47,6 +73,7 @@ ParseResult Parser::execute(const char* data, size_t n, size_t* consumed) {
     case HPE_PAUSED: return ParseResult::kPaused;
     case HPE_INVALID_VERSION: return ParseResult::kBadVersion;
     case HPE_USER:
+      return impl_->state.badToken ? ParseResult::kBadRequest : ParseResult::kAborted;
     case HPE_CB_MESSAGE_BEGIN:
     case HPE_CB_HEADERS_COMPLETE:
     case HPE_CB_MESSAGE_COMPLETE: return ParseResult::kAborted;
