@@ -1,5 +1,7 @@
 #include "handoff/core/log.h"
 
+#include "handoff/core/text.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -43,37 +45,6 @@ bool parseLogLevel(std::string_view name, LogLevel* out) {
 void setLogLevel(LogLevel level) { gLevel.store(level, std::memory_order_relaxed); }
 
 bool logEnabled(LogLevel level) { return level >= gLevel.load(std::memory_order_relaxed); }
-
-void appendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    const char* esc = nullptr;
-    switch (c) {
-      case '"': esc = "\\\""; break;
-      case '\\': esc = "\\\\"; break;
-      case '\n': esc = "\\n"; break;
-      case '\r': esc = "\\r"; break;
-      case '\t': esc = "\\t"; break;
-      case '\b': esc = "\\b"; break;
-      case '\f': esc = "\\f"; break;
-      default:
-        if (c >= 0x20 && c != '<' && c != '>' && c != '&') continue;
-    }
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    if (esc) {
-      out.append(esc);
-    } else {
-      char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
-      out.append(u, 6);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
 
 void appendRfc3339Now(std::string& out) {
   timespec ts;

@@ -32,9 +32,11 @@ std::string_view protocolErrorText(int status) {
 
 Session::Session(net::Stream& stream, const Router& router, const Limits& limits, HttpStats& stats)
     : stream_(stream), router_(router), limits_(limits), stats_(stats), parser_(*this), arena_(2048) {
-  maxBuffer_ = limits.maxRequestLine + limits.maxHeaderBytes + 4096;
-  for (const Route& r : router.routes()) maxBuffer_ = std::max(maxBuffer_, limits.maxRequestLine + limits.maxHeaderBytes + 4096 + std::max(r.maxBody, limits.maxBodyBytes));
-  maxBuffer_ = std::max(maxBuffer_, limits.maxRequestLine + limits.maxHeaderBytes + 4096 + limits.maxBodyBytes);
+  // Room for one whole request at the limits (the body stays in the buffer: zero-copy views),
+  // plus slack for the start of the next pipelined one.
+  size_t maxBody = limits.maxBodyBytes;
+  for (const Route& r : router.routes()) maxBody = std::max(maxBody, r.maxBody);
+  maxBuffer_ = limits.maxRequestLine + limits.maxHeaderBytes + maxBody + 4096;
   buf_ = std::make_unique<char[]>(kInitialBuffer);
   cap_ = kInitialBuffer;
   stream_.armTimer(limits_.headerTimeoutMs);  // the first request must arrive in time (slowloris)

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "handoff/core/text.h"
+
 namespace handoff::core {
 
 enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
@@ -48,11 +50,6 @@ inline void logDebug(std::string_view m, std::initializer_list<LogField> f = {})
 inline void logInfo(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::kInfo, m, f); }
 inline void logWarn(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::kWarn, m, f); }
 inline void logError(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::kError, m, f); }
-
-// Appends `s` as a JSON string literal (quotes included), escaping what RFC 8259 requires plus
-// '<', '>' and '&' so that the result is also safe inside HTML. Shared by the log and by every
-// JSON response writer.
-void appendJsonString(std::string& out, std::string_view s);
 
 // Formats the current UTC time as RFC 3339 with milliseconds ("2026-11-27T17:40:22.123Z").
 void appendRfc3339Now(std::string& out);

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "handoff/core/arena.h"
+#include "handoff/core/text.h"
 
 namespace handoff::http {
 
@@ -99,11 +100,7 @@ enum class JsonError : uint8_t {
 JsonError parseJson(std::string_view in, core::Arena& arena, const JsonValue** out,
                     size_t maxDepth = 32, std::string_view* offendingKey = nullptr);
 
-// Appends `s` as a JSON string literal, quotes included. Escapes '"', '\\', the control
-// characters (\n \r \t \b \f, others as \u00XX), '<', '>' and '&' (as \u003c \u003e \u0026,
-// so the output may be embedded in HTML and <script>), and U+2028/U+2029. Other valid UTF-8
-// passes through; each byte of an invalid UTF-8 sequence becomes \ufffd, so the output is
-// always valid JSON.
-void appendJsonString(std::string& out, std::string_view s);
+// The one JSON string writer, shared with the log (core/text.h).
+using core::appendJsonString;
 
 }  // namespace handoff::http
