@@ -86,6 +86,7 @@ core::Status Node::start() {
     st->id = i;
     states_.push_back(std::move(st));
   }
+  buildRoutes(routeNames_);  // the same table every shard builds: names for /metrics
   shards_ = std::make_unique<core::ShardSet>(threads);
   shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
   core::logInfo("handoffd started", {{"shards", threads},
@@ -95,14 +96,14 @@ core::Status Node::start() {
   return {};
 }
 
-void Node::buildRoutes(ShardState& st) {
-  st.router.add({.path = "/healthz", .name = "healthz", .methods = http::kGet, .fn = healthz, .ctx = this});
-  st.router.add({.path = "/metrics", .name = "metrics", .methods = http::kGet, .fn = metrics, .ctx = this});
+void Node::buildRoutes(http::Router& router) {
+  router.add({.path = "/healthz", .name = "healthz", .methods = http::kGet, .fn = healthz, .ctx = this});
+  router.add({.path = "/metrics", .name = "metrics", .methods = http::kGet, .fn = metrics, .ctx = this});
 }
 
 void Node::initShard(core::Shard& shard) {
   ShardState& st = *states_[shard.id()];
-  buildRoutes(st);
+  buildRoutes(st.router);
   for (auto& g : listeners_) {
     int fd = g.fds[shard.id()];
     g.fds[shard.id()] = -1;  // the loop owns it now
@@ -114,7 +115,7 @@ void Node::initShard(core::Shard& shard) {
 std::string Node::renderMetrics() const {
   std::string out;
   out.reserve(4096);
-  const http::Router& routes = states_[0]->router;
+  const http::Router& routes = routeNames_;
   auto routeName = [&](size_t id) -> std::string_view {
     return id == 0 || id > routes.routes().size() ? std::string_view("none") : std::string_view(routes.routes()[id - 1].name);
   };

@@ -34,13 +34,18 @@ void ShardSet::start(std::function<void(Shard&)> init, bool pin) {
     running_ = size();
   }
   auto shared = std::make_shared<std::function<void(Shard&)>>(std::move(init));
+  // Queued before the thread exists, so init runs before any task another thread posts later.
+  for (auto& s : shards_) {
+    Shard* sp = s.get();
+    sp->post([sp, shared] { (*shared)(*sp); });
+  }
   for (unsigned i = 0; i < size(); ++i) {
     int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
-    threads_.emplace_back([this, i, shared, cpu] { threadMain(i, *shared, cpu); });
+    threads_.emplace_back([this, i, cpu] { threadMain(i, cpu); });
   }
 }
 
-void ShardSet::threadMain(unsigned i, const std::function<void(Shard&)>& init, int cpu) {
+void ShardSet::threadMain(unsigned i, int cpu) {
   char name[16];
   snprintf(name, sizeof name, "shard-%u", i);
   pthread_setname_np(pthread_self(), name);
@@ -52,9 +57,7 @@ void ShardSet::threadMain(unsigned i, const std::function<void(Shard&)>& init, i
       logWarn("shard: cannot pin to cpu", {{"shard", i}, {"cpu", cpu}});
     }
   }
-  Shard& s = *shards_[i];
-  s.post([&s, &init] { init(s); });
-  s.run();
+  shards_[i]->run();
   std::lock_guard lock(mu_);
   --running_;
   ended_.notify_all();

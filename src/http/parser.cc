@@ -96,6 +96,7 @@ Method Parser::method() const {
   }
 }
 
+int Parser::versionMajor() const { return impl_->parser.http_major; }
 int Parser::versionMinor() const { return impl_->parser.http_minor; }
 bool Parser::keepAlive() const { return llhttp_should_keep_alive(&impl_->parser) != 0; }
 bool Parser::chunked() const { return (impl_->parser.flags & F_CHUNKED) != 0; }

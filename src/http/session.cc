@@ -45,6 +45,7 @@ Session::Session(net::Stream& stream, const Router& router, const Limits& limits
 Session::~Session() = default;
 
 std::span<char> Session::readSpace() {
+  if (detached_) start_ = parsed_;  // a detached request needs none of its parsed bytes
   if (start_ > 0 && (filled_ == cap_ || start_ >= cap_ / 2)) {
     std::memmove(buf_.get(), buf_.get() + start_, filled_ - start_);
     parsed_ -= start_;
@@ -58,7 +59,7 @@ std::span<char> Session::readSpace() {
     buf_ = std::move(nbuf);
     cap_ = ncap;
   }
-  return {buf_.get() + filled_, cap_ - filled_};
+  return {buf_.get() + filled_, cap_ - filled_};  // empty only under back-pressure (see process)
 }
 
 void Session::onRead(size_t n) {
@@ -96,6 +97,14 @@ void Session::process() {
     }
     if (cr > parsed_) {
       if (!feed(cr - parsed_)) return;
+      // Every byte before the end of the headers counts, including the padding and line ends
+      // that no callback reports: a request that fills the buffer without finishing its header
+      // section is refused instead of stalling.
+      if (phase_ != Phase::kBody && parsed_ - start_ > limits_.maxRequestLine + limits_.maxHeaderBytes) {
+        stats_.countParseError();
+        fail(spans_.empty() ? 414 : 431);
+        return;
+      }
       continue;  // the parser may have stopped after a message; look again from there
     }
     // parsed_ sits on a suspicious CR.
@@ -201,22 +210,40 @@ int Session::onHeaderValue(const char* at, size_t n) {
   return kContinue;
 }
 
+void Session::detach() {
+  // Chunk framing can outweigh the body many times over ("1\r\nX\r\n" per byte), so a
+  // chunked request cannot stay whole in the input buffer. Its target and headers are copied to
+  // the arena, the decoded body to chunkedBody_, and the buffer is free to drop parsed bytes.
+  materializeHeaders();
+  for (Header& h : headers_) h = {arena_.copy(h.name), arena_.copy(h.value)};
+  detachedTarget_ = arena_.copy(view(url_));
+  detached_ = true;
+}
+
 void Session::materializeHeaders() {
+  if (detached_) return;
   headers_.clear();
   for (const HeaderSpan& h : spans_) headers_.push_back({view(h.name), trimRight(view(h.value))});
 }
 
 int Session::onHeadersComplete() {
   materializeHeaders();
-  size_t hosts = 0;
+  // llhttp 8.1 lets any one-digit version through (HTTP/2.0, HTTP/0.9): only 1.0 and 1.1 are ours.
+  if (parser_.versionMajor() != 1 || parser_.versionMinor() > 1) return abortWith(505);
+  size_t hosts = 0, tes = 0;
   std::string_view te;
   for (const Header& h : headers_) {
     if (equalsIgnoreCase(h.name, "host")) ++hosts;
-    if (equalsIgnoreCase(h.name, "transfer-encoding")) te = h.value;
+    if (equalsIgnoreCase(h.name, "transfer-encoding")) {
+      ++tes;
+      te = h.value;
+    }
   }
   if (parser_.versionMinor() == 1 && hosts != 1) return abortWith(400);  // RFC 9112 §3.2
   if (hosts > 1) return abortWith(400);
-  if (!te.empty() && !equalsIgnoreCase(te, "chunked")) return abortWith(501);
+  // Repeated Transfer-Encoding lines form one list ("gzip" + "chunked" = "gzip, chunked"):
+  // anything but a single "chunked" is a coding we do not implement.
+  if (tes > 1 || (tes == 1 && !equalsIgnoreCase(te, "chunked"))) return abortWith(501);
 
   std::string_view target = view(url_);
   std::string_view path = target.substr(0, target.find('?'));
@@ -225,6 +252,7 @@ int Session::onHeadersComplete() {
   int64_t cl = parser_.contentLength();
   if (cl > 0 && static_cast<uint64_t>(cl) > maxBody_) return abortWith(413);  // before reading it
   bool hasBody = cl > 0 || parser_.chunked();
+  if (parser_.chunked()) detach();
   if (hasBody) {
     phase_ = Phase::kBody;
     stream_.armTimer(limits_.bodyTimeoutMs);
@@ -256,7 +284,7 @@ int Session::onMessageComplete() { return kPause; }
 
 void Session::dispatch() {
   materializeHeaders();
-  std::string_view target = view(url_);
+  std::string_view target = detached_ ? detachedTarget_ : view(url_);
   Request req;
   req.method = parser_.method();
   req.target = target;
@@ -308,6 +336,8 @@ void Session::resetRequest() {
   headerBytes_ = 0;
   body_ = {};
   chunkedBody_.clear();
+  detached_ = false;
+  detachedTarget_ = {};
   route_ = nullptr;
   pendingError_ = 0;
 }

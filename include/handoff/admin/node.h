@@ -61,12 +61,13 @@ class Node {
 
  private:
   void initShard(core::Shard& shard);
-  void buildRoutes(ShardState& st);
+  void buildRoutes(http::Router& router);
 
   config::Config config_;
   int lockFd_ = -1;
   std::vector<net::ListenerGroup> listeners_;
   std::vector<std::unique_ptr<ShardState>> states_;
+  http::Router routeNames_;  // built on the control thread; read-only afterwards
   std::unique_ptr<core::ShardSet> shards_;
   std::vector<std::function<void()>> reloadHooks_;
   std::atomic<bool> draining_{false};

@@ -63,7 +63,7 @@ class ShardSet {
   bool joinUntil(std::chrono::steady_clock::time_point deadline);
 
  private:
-  void threadMain(unsigned i, const std::function<void(Shard&)>& init, int cpu);
+  void threadMain(unsigned i, int cpu);
 
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;

@@ -49,6 +49,7 @@ class Parser {
 
   // Valid from onHeadersComplete on.
   Method method() const;
+  int versionMajor() const;
   int versionMinor() const;
   bool keepAlive() const;
   bool chunked() const;

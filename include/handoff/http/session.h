@@ -64,6 +64,7 @@ class Session final : public net::StreamHandler, private ParserEvents {
   uint32_t offsetOf(const char* at) const { return static_cast<uint32_t>(at - (buf_.get() + start_)); }
   std::string_view view(Span s) const { return {buf_.get() + start_ + s.off, s.len}; }
   void materializeHeaders();
+  void detach();
   void resetRequest();
   bool extend(Span& s, const char* at, size_t n);
 
@@ -89,6 +90,8 @@ class Session final : public net::StreamHandler, private ParserEvents {
   size_t headerBytes_ = 0;
   Span body_;
   std::string chunkedBody_;
+  bool detached_ = false;            // chunked: target and headers live in the arena
+  std::string_view detachedTarget_;
   const Route* route_ = nullptr;
   size_t maxBody_ = 0;
   int pendingError_ = 0;
