@@ -556,11 +556,9 @@ TEST_F(HttpEdge, ChunkedBodyOverMaxBodyGets413) {
                405);
 }
 
-TEST_F(HttpEdge, PartialHeadersTimeOutWith408AndClose) {
-  ASSERT_NO_FATAL_FAILURE(launchWithLimits("header_timeout_ms = 300"));
-  Client c(port());
-  auto t0 = Clock::now();
-  ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: t\r\n")) << c.error();
+// A request left unfinished since t0 (timeouts configured at 300 ms) gets one 408, no sooner,
+// and then the connection closes without another byte.
+void expect408ThenClose(Client& c, Clock::time_point t0) {
   auto r = c.readResponse(3s);
   ASSERT_TRUE(r) << c.error();
   EXPECT_EQ(r->status, 408) << r->raw;
@@ -569,6 +567,14 @@ TEST_F(HttpEdge, PartialHeadersTimeOutWith408AndClose) {
   auto rest = c.readUntilEof();
   ASSERT_TRUE(rest) << "connection left open after 408";
   EXPECT_EQ(*rest, "");
+}
+
+TEST_F(HttpEdge, PartialHeadersTimeOutWith408AndClose) {
+  ASSERT_NO_FATAL_FAILURE(launchWithLimits("header_timeout_ms = 300"));
+  Client c(port());
+  auto t0 = Clock::now();
+  ASSERT_TRUE(c.send("GET /healthz HTTP/1.1\r\nHost: t\r\n")) << c.error();
+  expect408ThenClose(c, t0);
 }
 
 TEST_F(HttpEdge, PartialSecondRequestOnKeepAliveTimesOutWith408) {
@@ -616,14 +622,7 @@ TEST_F(HttpEdge, PartialBodyTimesOutWith408AndClose) {
   Client c(port());
   auto t0 = Clock::now();
   ASSERT_TRUE(c.send("POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhello")) << c.error();
-  auto r = c.readResponse(3s);
-  ASSERT_TRUE(r) << c.error();
-  EXPECT_EQ(r->status, 408) << r->raw;
-  EXPECT_TRUE(r->closes());
-  EXPECT_GE(msSince(t0), 250);
-  auto rest = c.readUntilEof();
-  ASSERT_TRUE(rest) << "connection left open after 408";
-  EXPECT_EQ(*rest, "");
+  expect408ThenClose(c, t0);
 }
 
 TEST_F(HttpEdge, IdleKeepAliveConnectionIsClosedSilently) {
