@@ -251,10 +251,9 @@ int Session::onHeadersComplete() {
   maxBody_ = route_ != nullptr && route_->maxBody != 0 ? route_->maxBody : limits_.maxBodyBytes;
   int64_t cl = parser_.contentLength();
   if (cl > 0 && static_cast<uint64_t>(cl) > maxBody_) return abortWith(413);  // before reading it
-  bool hasBody = cl > 0 || parser_.chunked();
+  phase_ = Phase::kBody;  // without a body the parser completes the message right away
   if (parser_.chunked()) detach();
-  if (hasBody) {
-    phase_ = Phase::kBody;
+  if (cl > 0 || parser_.chunked()) {
     stream_.armTimer(limits_.bodyTimeoutMs);
     std::string_view expect;
     for (const Header& h : headers_) {
@@ -264,8 +263,6 @@ int Session::onHeadersComplete() {
       stream_.out().append("HTTP/1.1 100 Continue\r\n\r\n");
       stream_.flush();
     }
-  } else {
-    phase_ = Phase::kBody;  // the parser completes the message right away
   }
   return kContinue;
 }

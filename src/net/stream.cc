@@ -176,7 +176,6 @@ void TcpServer::onConnection(uv_stream_t* server, int status) {
   bump(self->counters_.accepted, 1);
   s->handler_ = self->factory_(*s);
   s->resumeReading();
-  if (self->drained_) s->handler_->onDrain();
 }
 
 void TcpServer::release(Stream* s) {
