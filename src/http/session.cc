@@ -45,6 +45,9 @@ Session::Session(net::Stream& stream, const Router& router, const Limits& limits
 Session::~Session() = default;
 
 std::span<char> Session::readSpace() {
+  // While an answer is owed, bytes may still arrive (so a client that leaves is noticed), but
+  // the buffer neither moves nor grows: the awaited request's views point into it.
+  if (awaiting_) return {buf_.get() + filled_, cap_ - filled_};
   if (detached_) start_ = parsed_;  // a detached request needs none of its parsed bytes
   if (start_ > 0 && (filled_ == cap_ || start_ >= cap_ / 2)) {
     std::memmove(buf_.get(), buf_.get() + start_, filled_ - start_);
@@ -68,7 +71,7 @@ void Session::onRead(size_t n) {
 }
 
 void Session::process() {
-  while (!closing_ && parsed_ < filled_) {
+  while (!closing_ && !awaiting_ && parsed_ < filled_) {
     if (unwritten_ >= limits_.maxPipelined || stream_.out().size() >= limits_.maxOutputBytes) {
       stream_.pauseReading();  // back-pressure: resume once the kernel has taken the responses
       readBlocked_ = true;
@@ -118,8 +121,12 @@ void Session::process() {
     return;
   }
   if (!closing_) {
+    // A full buffer pauses reading (the stream gets no room); whatever made room since — a
+    // dispatched request, an answer that came — lets it read again. Output back-pressure
+    // (readBlocked_) resumes from onWritten instead.
+    if (!readBlocked_) stream_.resumeReading();
     stream_.flush();
-    if (phase_ == Phase::kIdle && parsed_ == filled_) {
+    if (!awaiting_ && phase_ == Phase::kIdle && parsed_ == filled_) {
       if (draining_ && stream_.writeIdle()) {
         closing_ = true;
         stream_.close();
@@ -140,7 +147,7 @@ bool Session::feed(size_t n) {
     case ParseResult::kPaused:
       dispatch();
       parser_.resume();
-      return !closing_;
+      return !closing_ && !awaiting_;
     case ParseResult::kBadVersion:
       stats_.countParseError();
       fail(505);
@@ -295,7 +302,8 @@ void Session::dispatch() {
 
   Response res(stream_.out(), req.method == Method::kHead);
   if (!parser_.keepAlive() || draining_) res.setClose();
-  Exchange ex{req, res};
+  if (!anchor_) anchor_ = std::make_shared<DeferTarget*>(static_cast<DeferTarget*>(this));
+  Exchange ex{req, res, &anchor_};
   if (target.empty() || target.front() != '/') {
     sendJsonError(res, 400, "invalid_request", "request target must be an absolute path");
   } else if (route_ == nullptr) {
@@ -307,10 +315,20 @@ void Session::dispatch() {
   } else {
     req.routeId = route_->id;
     route_->fn(route_->ctx, ex);
-    if (!res.finished()) {
-      core::logError("http: handler returned without a response", {{"route", route_->name}});
-      sendJsonError(res, 500, "server_error", "internal error");
+    if (ex.deferred && !res.finished()) {
+      awaiting_ = true;
+      awaitingHead_ = req.method == Method::kHead;
+      stream_.disarmTimer();  // the endpoint owes the answer; the client is not slow
+      return;
     }
+  }
+  finishExchange(res);
+}
+
+void Session::finishExchange(Response& res) {
+  if (!res.finished()) {
+    core::logError("http: handler returned without a response", {{"route", route_ ? route_->name : "none"}});
+    sendJsonError(res, 500, "server_error", "internal error");
   }
   stats_.countRequest(route_ != nullptr ? route_->id : 0, res.status());
   ++unwritten_;
@@ -320,6 +338,17 @@ void Session::dispatch() {
     closing_ = true;
     stream_.closeAfterFlush();
   }
+}
+
+void Session::completeDeferred(const std::function<void(Response&)>& fill) {
+  if (!awaiting_ || closing_) return;  // the connection is going away: nobody to answer
+  awaiting_ = false;
+  Response res(stream_.out(), awaitingHead_);
+  if (!parser_.keepAlive() || draining_) res.setClose();
+  fill(res);
+  finishExchange(res);
+  if (closing_) return;
+  process();  // pipelined requests that arrived meanwhile; flushes the answer
 }
 
 void Session::resetRequest() {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -68,9 +70,51 @@ class Response {
 // The reason phrase for a status code ("Not Found").
 std::string_view reasonPhrase(int status);
 
+// The connection side of a deferred answer (implemented by the session).
+class DeferTarget {
+ public:
+  virtual void completeDeferred(const std::function<void(Response&)>& fill) = 0;
+
+ protected:
+  ~DeferTarget() = default;
+};
+
+// A request whose answer comes later, from a continuation on the same shard (typically the
+// `done` of a ShardSet::call to the record's owner shard). Move-only; thread-bound to the
+// connection's shard. If the connection closed in the meantime, complete() does nothing.
+class Deferred {
+ public:
+  Deferred() = default;
+  explicit Deferred(std::weak_ptr<DeferTarget*> target) : target_(std::move(target)) {}
+  Deferred(Deferred&&) = default;
+  Deferred& operator=(Deferred&&) = default;
+  Deferred(const Deferred&) = delete;
+  Deferred& operator=(const Deferred&) = delete;
+
+  // `fill(Response&)` writes the answer exactly as a synchronous handler would.
+  template <class F>
+  void complete(F&& fill) {
+    if (auto t = target_.lock()) (*t)->completeDeferred(std::function<void(Response&)>(std::forward<F>(fill)));
+    target_.reset();
+  }
+  bool connected() const { return !target_.expired(); }
+
+ private:
+  std::weak_ptr<DeferTarget*> target_;
+};
+
 struct Exchange {
   Request& request;
   Response& response;
+  const std::shared_ptr<DeferTarget*>* anchor = nullptr;  // set by the session
+  bool deferred = false;
+
+  // Takes the answer off this call: the handler returns without finishing `response`, and the
+  // connection reads nothing more (the request's views stay valid) until the Deferred completes.
+  Deferred defer() {
+    deferred = true;
+    return Deferred(*anchor);
+  }
 };
 
 // JSON error answers: {"error": code, "error_description": description}.

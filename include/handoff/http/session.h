@@ -7,6 +7,11 @@
 // buffer, and all responses of one read are written with one uv_write. Pipelined requests are
 // answered in order; after maxPipelined unwritten responses, reading stops until they are written.
 //
+// An endpoint may defer its answer (Exchange::defer): the session then stops parsing, and keeps
+// reading only into the free end of its buffer (the request's views stay valid; a client that
+// leaves is still noticed), until the Deferred completes. Responses stay in order and memory
+// stays bounded.
+//
 // Protocol errors are answered once from a canned table and the connection closes: nothing after
 // a bad request is dispatched. Thread-bound to the shard that accepted the connection.
 #pragma once
@@ -25,7 +30,7 @@
 
 namespace handoff::http {
 
-class Session final : public net::StreamHandler, private ParserEvents {
+class Session final : public net::StreamHandler, private ParserEvents, private DeferTarget {
  public:
   Session(net::Stream& stream, const Router& router, const Limits& limits, HttpStats& stats);
   ~Session() override;
@@ -56,7 +61,11 @@ class Session final : public net::StreamHandler, private ParserEvents {
   int onBody(const char* at, size_t n) override;
   int onMessageComplete() override;
 
+  // DeferTarget
+  void completeDeferred(const std::function<void(Response&)>& fill) override;
+
   void process();
+  void finishExchange(Response& res);
   bool feed(size_t n);  // runs the parser over n buffered bytes; false once the session must stop
   void dispatch();
   void fail(int status);
@@ -95,6 +104,10 @@ class Session final : public net::StreamHandler, private ParserEvents {
   const Route* route_ = nullptr;
   size_t maxBody_ = 0;
   int pendingError_ = 0;
+
+  std::shared_ptr<DeferTarget*> anchor_;  // created on first use; weakly held by Deferreds
+  bool awaiting_ = false;                 // a deferred answer is outstanding
+  bool awaitingHead_ = false;
 
   size_t unwritten_ = 0;  // responses appended since the last completed write
   bool readBlocked_ = false;
