@@ -1,0 +1,157 @@
+// An open-addressing hash table for single-use and short-lived records (codes, session transfer
+// tokens, refresh-token handles), keyed by the token's own 128 random bits.
+//
+// The key is CSPRNG output chosen by the server, so its low bits are already uniformly
+// distributed: they are the hash (no second hash of a string), and a client presenting made-up
+// tokens can only cause lookups, never clustering. Linear probing in a power-of-two array with
+// backward-shift deletion (no tombstones), so lookups stay short after any number of erases.
+// Grows at 7/8 load; never shrinks.
+//
+// Thread-bound: one table per shard, touched only by its owner shard.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+
+namespace handoff::store {
+
+struct TokenKey {
+  uint64_t lo = 0, hi = 0;
+  friend bool operator==(const TokenKey&, const TokenKey&) = default;
+};
+
+template <class V>
+class TokenTable {
+ public:
+  explicit TokenTable(size_t initialCapacity = 1024) {
+    size_t cap = 16;
+    while (cap < initialCapacity) cap *= 2;
+    allocate(cap);
+  }
+
+  size_t size() const { return size_; }
+  size_t capacity() const { return mask_ + 1; }
+
+  V* find(const TokenKey& k) {
+    size_t i = indexOf(k);
+    return i == kNone ? nullptr : &slots_[i].value;
+  }
+
+  // Inserts a new record; false if the key is already present (a 2^-128 event for random keys,
+  // reported rather than overwritten).
+  bool insert(const TokenKey& k, V value) {
+    if ((size_ + 1) * 8 > capacity() * 7) rehash(capacity() * 2);
+    for (size_t i = home(k);; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (!s.used) {
+        s.key = k;
+        s.value = std::move(value);
+        s.used = true;
+        ++size_;
+        return true;
+      }
+      if (s.key == k) return false;
+    }
+  }
+
+  // Removes and returns the record: the one step that makes a token single-use.
+  std::optional<V> take(const TokenKey& k) {
+    size_t i = indexOf(k);
+    if (i == kNone) return std::nullopt;
+    std::optional<V> out(std::move(slots_[i].value));
+    eraseAt(i);
+    return out;
+  }
+
+  bool erase(const TokenKey& k) {
+    size_t i = indexOf(k);
+    if (i == kNone) return false;
+    eraseAt(i);
+    return true;
+  }
+
+  // Removes every record for which pred(key, value) is true; returns how many.
+  template <class Pred>
+  size_t eraseIf(Pred&& pred) {
+    size_t removed = 0;
+    for (size_t i = 0; i <= mask_;) {
+      Slot& s = slots_[i];
+      if (s.used && pred(s.key, s.value)) {
+        eraseAt(i);  // shifts a later record into i: look at i again
+        ++removed;
+      } else {
+        ++i;
+      }
+    }
+    // No record is missed: a shift moves records into slot i (checked again) or, once the run
+    // wraps past the end of the array, moves already-checked records only.
+    return removed;
+  }
+
+  template <class F>
+  void forEach(F&& f) {
+    for (size_t i = 0; i <= mask_; ++i) {
+      if (slots_[i].used) f(slots_[i].key, slots_[i].value);
+    }
+  }
+
+ private:
+  static constexpr size_t kNone = ~size_t{0};
+  struct Slot {
+    TokenKey key;
+    V value{};
+    bool used = false;
+  };
+
+  size_t home(const TokenKey& k) const { return static_cast<size_t>(k.lo) & mask_; }
+
+  size_t indexOf(const TokenKey& k) const {
+    for (size_t i = home(k);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (!s.used) return kNone;
+      if (s.key == k) return i;
+    }
+  }
+
+  // Backward-shift deletion: pull later records of the same probe run into the hole, so no
+  // tombstone is needed and every run stays gap-free.
+  void eraseAt(size_t hole) {
+    slots_[hole].used = false;
+    slots_[hole].value = V{};
+    --size_;
+    for (size_t i = (hole + 1) & mask_; slots_[i].used; i = (i + 1) & mask_) {
+      size_t h = home(slots_[i].key);
+      // Move slot i into the hole unless its home lies cyclically in (hole, i].
+      bool homeBetween = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i);
+      if (homeBetween) continue;
+      slots_[hole] = std::move(slots_[i]);
+      slots_[i].used = false;
+      slots_[i].value = V{};
+      hole = i;
+    }
+  }
+
+  void allocate(size_t cap) {
+    slots_ = std::make_unique<Slot[]>(cap);
+    mask_ = cap - 1;
+  }
+
+  void rehash(size_t cap) {
+    std::unique_ptr<Slot[]> old = std::move(slots_);
+    size_t oldCap = mask_ + 1;
+    allocate(cap);
+    size_ = 0;
+    for (size_t i = 0; i < oldCap; ++i) {
+      if (old[i].used) insert(old[i].key, std::move(old[i].value));
+    }
+  }
+
+  std::unique_ptr<Slot[]> slots_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+}  // namespace handoff::store

@@ -1,0 +1,107 @@
+#include "handoff/store/token_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+namespace handoff::store {
+namespace {
+
+TokenKey key(uint64_t lo, uint64_t hi = 1) { return {lo, hi}; }
+
+TEST(TokenTable, InsertFindTake) {
+  TokenTable<std::string> t(16);
+  EXPECT_TRUE(t.insert(key(1), "a"));
+  EXPECT_FALSE(t.insert(key(1), "b")) << "an existing key is never overwritten";
+  ASSERT_NE(t.find(key(1)), nullptr);
+  EXPECT_EQ(*t.find(key(1)), "a");
+  EXPECT_EQ(t.find(key(1, 2)), nullptr) << "both halves of the key must match";
+  auto v = t.take(key(1));
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, "a");
+  EXPECT_FALSE(t.take(key(1)).has_value()) << "take is single use";
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(TokenTable, CollidingKeysSurviveErasesInTheirRun) {
+  TokenTable<int> t(16);
+  // Same home slot (low bits equal), different keys: one probe run, including a wrap-around.
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(t.insert(key(15 + 16 * i, i), i));
+  ASSERT_TRUE(t.erase(key(15 + 16 * 2, 2)));
+  ASSERT_TRUE(t.erase(key(15, 0)));
+  for (int i : {1, 3, 4, 5}) {
+    ASSERT_NE(t.find(key(15 + 16 * i, i)), nullptr) << i;
+    EXPECT_EQ(*t.find(key(15 + 16 * i, i)), i);
+  }
+  EXPECT_EQ(t.size(), 4u);
+}
+
+TEST(TokenTable, MatchesAReferenceMapUnderRandomOperations) {
+  TokenTable<uint64_t> t(16);
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> ref;
+  std::mt19937_64 rng(42);
+  for (int op = 0; op < 200000; ++op) {
+    // Few distinct low bits force long runs and wrap-arounds; growth happens along the way.
+    TokenKey k{rng() % 4096, rng() % 4};
+    auto rk = std::make_pair(k.lo, k.hi);
+    switch (rng() % 4) {
+      case 0:
+      case 1: {
+        bool fresh = ref.emplace(rk, op).second;
+        ASSERT_EQ(t.insert(k, op), fresh);
+        break;
+      }
+      case 2: {
+        auto v = t.take(k);
+        auto it = ref.find(rk);
+        ASSERT_EQ(v.has_value(), it != ref.end());
+        if (v) {
+          ASSERT_EQ(*v, it->second);
+          ref.erase(it);
+        }
+        break;
+      }
+      case 3: {
+        uint64_t* v = t.find(k);
+        auto it = ref.find(rk);
+        ASSERT_EQ(v != nullptr, it != ref.end());
+        if (v) {
+          ASSERT_EQ(*v, it->second);
+        }
+        break;
+      }
+    }
+    ASSERT_EQ(t.size(), ref.size());
+  }
+}
+
+TEST(TokenTable, EraseIfRemovesExactlyTheMatchingRecords) {
+  TokenTable<int> t(16);
+  std::mt19937_64 rng(7);
+  int expectedKept = 0;
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_TRUE(t.insert({rng() % 512, static_cast<uint64_t>(i)}, i));
+    if (i % 3 != 0) ++expectedKept;
+  }
+  size_t removed = t.eraseIf([](const TokenKey&, int v) { return v % 3 == 0; });
+  EXPECT_EQ(removed, 5000u - expectedKept);
+  EXPECT_EQ(t.size(), static_cast<size_t>(expectedKept));
+  int seen = 0;
+  t.forEach([&](const TokenKey&, int v) {
+    EXPECT_NE(v % 3, 0);
+    ++seen;
+  });
+  EXPECT_EQ(seen, expectedKept);
+}
+
+TEST(TokenTable, GrowsKeepingEveryRecord) {
+  TokenTable<int> t(16);
+  for (int i = 0; i < 10000; ++i) ASSERT_TRUE(t.insert(key(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull, i), i));
+  EXPECT_GE(t.capacity() * 7, t.size() * 8);
+  for (int i = 0; i < 10000; ++i) ASSERT_NE(t.find(key(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull, i)), nullptr);
+}
+
+}  // namespace
+}  // namespace handoff::store
