@@ -13,6 +13,7 @@
 #include "handoff/core/log.h"
 #include "handoff/core/signals.h"
 #include "handoff/http/session.h"
+#include "handoff/oauth/discovery.h"
 
 namespace handoff::admin {
 
@@ -42,6 +43,21 @@ void healthz(void* ctx, http::Exchange& ex) {
   ex.response.finish("application/json", draining ? R"({"status":"draining"})" : R"({"status":"ok"})");
 }
 
+void serveDiscovery(void* ctx, http::Exchange& ex) {
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "public, max-age=15");
+  ex.response.header("Access-Control-Allow-Origin", "*");
+  ex.response.finish("application/json", static_cast<Node*>(ctx)->discovery());
+}
+
+void serveJwks(void* ctx, http::Exchange& ex) {
+  const ShardState& st = *static_cast<ShardState*>(ctx);
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "public, max-age=15");
+  ex.response.header("Access-Control-Allow-Origin", "*");
+  ex.response.finish("application/json", st.keys->jwks());
+}
+
 void metrics(void* ctx, http::Exchange& ex) {
   std::string body = static_cast<Node*>(ctx)->renderMetrics();
   ex.response.start(200);
@@ -67,6 +83,12 @@ core::Status Node::start() {
     return Error(Errc::kUnavailable, "data directory " + config_.dataDir + " is in use by another handoffd");
   }
 
+  auto alg = oauth::parseJwtAlg(config_.tenant.signingAlg);
+  if (!alg) return Error(Errc::kInvalidArgument, "tenant.signing_alg: unsupported '" + config_.tenant.signingAlg + "'");
+  auto keys = oauth::loadOrCreateKeys(config_.dataDir, *alg);
+  if (!keys) return Error(keys.error().code(), "signing keys: " + keys.error().message());
+  keys_ = std::move(keys).value();
+
   unsigned threads = config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (const std::string& spec : config_.listen) {
     auto addr = net::SocketAddress::parse(spec);
@@ -84,9 +106,15 @@ core::Status Node::start() {
     auto st = std::make_unique<ShardState>();
     st->node = this;
     st->id = i;
+    st->keys = keys_;
     states_.push_back(std::move(st));
   }
-  buildRoutes(routeNames_);  // the same table every shard builds: names for /metrics
+  buildRoutes(routeNames_, nullptr);  // the same table every shard builds: names for /metrics
+  issuer_ = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
+  oauth::DiscoveryInput din{issuer_, oauth::jwtAlgName(keys_->current().alg()), {}};
+  for (const http::Route& r : routeNames_.routes()) din.routes.push_back(r.path);
+  discovery_ = oauth::buildDiscovery(din);
+  addReloadHook([this] { reloadKeys(); });
   shards_ = std::make_unique<core::ShardSet>(threads);
   shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
   core::logInfo("handoffd started", {{"shards", threads},
@@ -96,14 +124,34 @@ core::Status Node::start() {
   return {};
 }
 
-void Node::buildRoutes(http::Router& router) {
+void Node::buildRoutes(http::Router& router, ShardState* st) {
   router.add({.path = "/healthz", .name = "healthz", .methods = http::kGet, .fn = healthz, .ctx = this});
   router.add({.path = "/metrics", .name = "metrics", .methods = http::kGet, .fn = metrics, .ctx = this});
+  router.add({.path = "/.well-known/openid-configuration", .name = "discovery", .methods = http::kGet,
+              .fn = serveDiscovery, .ctx = this});
+  router.add({.path = "/.well-known/jwks.json", .name = "jwks", .methods = http::kGet, .fn = serveJwks, .ctx = st});
+}
+
+void Node::reloadKeys() {
+  // keys.json may have been rotated by another process holding no lock of ours: re-read it and
+  // hand every shard the new immutable snapshot; the old one dies with its last reader.
+  auto alg = oauth::parseJwtAlg(config_.tenant.signingAlg);
+  auto keys = oauth::loadOrCreateKeys(config_.dataDir, *alg);
+  if (!keys) {
+    core::logError("reload: signing keys kept as they were", {{"error", keys.error().message()}});
+    return;
+  }
+  keys_ = std::move(keys).value();
+  core::logInfo("reload: signing keys", {{"kid", keys_->current().kid()},
+                                         {"published", static_cast<unsigned>(keys_->entries().size())}});
+  for (unsigned i = 0; i < shards_->size(); ++i) {
+    shards_->post(i, [this, i, snapshot = keys_] { states_[i]->keys = snapshot; });
+  }
 }
 
 void Node::initShard(core::Shard& shard) {
   ShardState& st = *states_[shard.id()];
-  buildRoutes(st.router);
+  buildRoutes(st.router, &st);
   for (auto& g : listeners_) {
     int fd = g.fds[shard.id()];
     g.fds[shard.id()] = -1;  // the loop owns it now

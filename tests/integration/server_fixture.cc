@@ -196,6 +196,18 @@ bool eventually(const std::function<bool()>& pred, Millis timeout) {
 
 // ── Server ──────────────────────────────────────────────────────────────────────────────────
 
+namespace {
+
+// Signing keys of the first server this process started in a data directory of its own. Servers with a fresh data
+// directory of their own start with a copy, so that the suite does not generate an RSA key per
+// test (the key tests bring their own data directory and get real generation).
+std::string& sharedKeys() {
+  static std::string keys;
+  return keys;
+}
+
+}  // namespace
+
 Server::Server(ServerOptions options) : options_(std::move(options)) {
   std::string tmpl = tempBase() + "/handoff-it-XXXXXX";
   if (::mkdtemp(tmpl.data()) != nullptr) tempDir_ = tmpl;
@@ -231,6 +243,12 @@ bool Server::start(Millis timeout) {
   if (!options_.listen.empty()) args.insert(args.end(), {"--listen", options_.listen});
   if (options_.threads != 0) args.insert(args.end(), {"--threads", std::to_string(options_.threads)});
   args.insert(args.end(), {"--data-dir", dataDir_});
+  bool freshDemoDir = options_.dataDir.empty();
+  if (freshDemoDir && !sharedKeys().empty()) {
+    std::filesystem::create_directories(dataDir_);
+    std::ofstream(dataDir_ + "/keys.json") << sharedKeys();
+    std::filesystem::permissions(dataDir_ + "/keys.json", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
   if (options_.noPin) args.push_back("--no-pin");
   args.insert(args.end(), options_.extraArgs.begin(), options_.extraArgs.end());
   commandLine_.clear();
@@ -281,6 +299,10 @@ bool Server::start(Millis timeout) {
         return false;
       }
       port_ = static_cast<uint16_t>(p);
+      if (options_.dataDir.empty() && sharedKeys().empty()) {
+        std::ifstream f(dataDir_ + "/keys.json");
+        sharedKeys().assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+      }
       return true;
     }
     pollfd pfd{stdoutFd_, POLLIN, 0};

@@ -19,6 +19,7 @@
 #include "handoff/http/stats.h"
 #include "handoff/net/listener.h"
 #include "handoff/net/stream.h"
+#include "handoff/oauth/jwt.h"
 
 namespace handoff::admin {
 
@@ -27,6 +28,7 @@ struct ShardState {
   net::ConnectionCounters connections;
   http::Router router;                                  // built on the shard at start
   std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
+  std::shared_ptr<const oauth::KeySet> keys;            // this shard's reference to the snapshot
   class Node* node = nullptr;
   unsigned id = 0;
 };
@@ -49,6 +51,8 @@ class Node {
   bool drainAndStop(int64_t timeoutMs);
 
   const config::Config& config() const { return config_; }
+  const std::string& issuer() const { return issuer_; }
+  const std::string& discovery() const { return discovery_; }
   const std::vector<net::ListenerGroup>& listeners() const { return listeners_; }
   unsigned shardCount() const { return shards_ ? shards_->size() : 0; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
@@ -61,7 +65,8 @@ class Node {
 
  private:
   void initShard(core::Shard& shard);
-  void buildRoutes(http::Router& router);
+  void buildRoutes(http::Router& router, ShardState* st);
+  void reloadKeys();
 
   config::Config config_;
   int lockFd_ = -1;
@@ -72,6 +77,9 @@ class Node {
   std::vector<std::function<void()>> reloadHooks_;
   std::atomic<bool> draining_{false};
   std::atomic<unsigned> reloads_{0};
+  std::shared_ptr<const oauth::KeySet> keys_;  // control thread's copy of the current snapshot
+  std::string issuer_;
+  std::string discovery_;  // built once at start
 };
 
 }  // namespace handoff::admin

@@ -113,6 +113,7 @@ class KeySet {
   std::span<const Entry> entries() const { return entries_; }
   // Appends {"keys":[…]}: the public JWKs, current first (built once at creation).
   void appendJwks(std::string& out) const { out.append(jwks_); }
+  const std::string& jwks() const { return jwks_; }
 
  private:
   explicit KeySet(std::vector<Entry> entries);
