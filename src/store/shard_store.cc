@@ -1,0 +1,121 @@
+#include "handoff/store/shard_store.h"
+
+namespace handoff::store {
+
+TokenId ShardStore::putCode(Random16 random, CodeRecord rec, uint64_t nowMs) {
+  TokenId id = makeTokenId(TokenKind::kCode, shard_, random);
+  rec.expiresAtMs = nowMs + limits_.codeTtlMs;
+  codes_.insert(id.key, std::move(rec));
+  codeExpiry_.push_back({nowMs + limits_.codeTtlMs, id.key});
+  return id;
+}
+
+std::optional<CodeRecord> ShardStore::takeCode(const TokenKey& key, uint64_t nowMs) {
+  std::optional<CodeRecord> rec = codes_.take(key);
+  if (rec && rec->expiresAtMs <= nowMs) return std::nullopt;
+  return rec;
+}
+
+TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowMs) {
+  TokenId id = makeTokenId(TokenKind::kSession, shard_, random);
+  rec.createdAtMs = nowMs;
+  rec.lastSeenAtMs = nowMs;
+  rec.expiresAtMs = nowMs + limits_.sessionAbsoluteMs;
+  sessions_.insert(id.key, std::move(rec));
+  return id;
+}
+
+SessionRecord* ShardStore::findSession(const TokenKey& key, uint64_t nowMs) {
+  SessionRecord* s = sessions_.find(key);
+  if (s == nullptr) return nullptr;
+  if (s->expiresAtMs <= nowMs || s->lastSeenAtMs + limits_.sessionIdleMs <= nowMs) {
+    sessions_.erase(key);
+    return nullptr;
+  }
+  s->lastSeenAtMs = nowMs;
+  return s;
+}
+
+std::optional<SessionRecord> ShardStore::endSession(const TokenKey& key) { return sessions_.take(key); }
+
+TokenId ShardStore::issueRefresh(Random16 random, RefreshFamily family, uint64_t nowMs) {
+  TokenId id = makeTokenId(TokenKind::kRefreshToken, shard_, random);
+  family.createdAtMs = nowMs;
+  family.current = id.key;
+  family.previous = {};
+  family.revoked = false;
+  families_.insert(id.key, std::move(family));
+  refreshTokens_.insert(id.key, {id.key});
+  return id;
+}
+
+ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_view clientId, Random16 random,
+                                              uint64_t leewayMs, uint64_t nowMs) {
+  RefreshUse out;
+  const FamilyRef* ref = refreshTokens_.find(key);
+  RefreshFamily* fam = ref != nullptr ? families_.find(ref->family) : nullptr;
+  if (fam == nullptr) return out;  // kUnknown
+  if (fam->clientId != clientId) {
+    out.outcome = RefreshOutcome::kWrongClient;
+    return out;
+  }
+  if (fam->revoked) {
+    out.outcome = RefreshOutcome::kRevoked;
+    return out;
+  }
+  if (fam->rotating) {
+    bool isCurrent = key == fam->current;
+    bool withinLeeway = key == fam->previous && nowMs <= fam->rotatedAtMs + leewayMs;
+    if (!isCurrent && !withinLeeway) {
+      fam->revoked = true;  // reuse of a rotated-out token: the whole family goes
+      out.outcome = RefreshOutcome::kReuse;
+      return out;
+    }
+    TokenId next = makeTokenId(TokenKind::kRefreshToken, shard_, random);
+    if (!refreshTokens_.insert(next.key, {ref->family})) return out;  // 2^-128: treat as unknown
+    if (isCurrent) fam->previous = fam->current;  // within the leeway `previous` stays the same
+    fam->current = next.key;
+    fam->rotatedAtMs = nowMs;
+    out.rotatedTo = next;
+  }
+  out.outcome = RefreshOutcome::kOk;
+  out.family = *fam;
+  return out;
+}
+
+bool ShardStore::revokeRefresh(const TokenKey& key, std::string_view clientId) {
+  const FamilyRef* ref = refreshTokens_.find(key);
+  RefreshFamily* fam = ref != nullptr ? families_.find(ref->family) : nullptr;
+  if (fam == nullptr || fam->clientId != clientId || fam->revoked) return false;
+  fam->revoked = true;
+  return true;
+}
+
+size_t ShardStore::revokeFamiliesOfSession(std::string_view sid) {
+  size_t n = 0;
+  families_.forEach([&](const TokenKey&, RefreshFamily& f) {
+    if (!f.revoked && f.sessionId == sid) {
+      f.revoked = true;
+      ++n;
+    }
+  });
+  return n;
+}
+
+void ShardStore::reap(uint64_t nowMs) {
+  while (!codeExpiry_.empty() && codeExpiry_.front().atMs <= nowMs) {
+    const TokenKey key = codeExpiry_.front().key;
+    codeExpiry_.pop_front();
+    const CodeRecord* c = codes_.find(key);
+    if (c != nullptr && c->expiresAtMs <= nowMs) codes_.erase(key);
+  }
+  sessions_.eraseIf([nowMs, this](const TokenKey&, const SessionRecord& s) {
+    return s.expiresAtMs <= nowMs || s.lastSeenAtMs + limits_.sessionIdleMs <= nowMs;
+  });
+  // A revoked family answers "revoked" for as long as its tokens are indexed; dropping both
+  // turns that answer into "unknown", which the token endpoint answers identically.
+  families_.eraseIf([](const TokenKey&, const RefreshFamily& f) { return f.revoked; });
+  refreshTokens_.eraseIf([this](const TokenKey&, const FamilyRef& r) { return families_.find(r.family) == nullptr; });
+}
+
+}  // namespace handoff::store

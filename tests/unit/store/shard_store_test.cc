@@ -1,0 +1,200 @@
+// The owner-side decisions: codes work once and never after 60 s, sessions expire by idle and
+// absolute time, refresh tokens rotate with reuse detection and leeway, revocation holds.
+// Time is a plain number: no clock, no sleep.
+#include "handoff/store/shard_store.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+
+namespace handoff::store {
+namespace {
+
+struct Rand {
+  uint8_t n = 0;
+  std::array<uint8_t, 16> next() {
+    std::array<uint8_t, 16> b{};
+    ++n;
+    for (size_t i = 0; i < 16; ++i) b[i] = static_cast<uint8_t>(n * 37 + i * 11 + (n >> 3));
+    return b;
+  }
+};
+
+CodeRecord code(const char* client) {
+  CodeRecord c;
+  c.clientId = client;
+  c.redirectUri = "http://127.0.0.1:3000/callback";
+  c.userId = "auth0|demo";
+  return c;
+}
+
+SessionRecord session(const char* user, const char* sid = "") {
+  SessionRecord r;
+  r.userId = user;
+  r.sid = sid;
+  return r;
+}
+
+RefreshFamily family(const char* client, bool rotating, const char* sid = "s1") {
+  RefreshFamily f;
+  f.clientId = client;
+  f.userId = "auth0|demo";
+  f.rotating = rotating;
+  f.sessionId = sid;
+  return f;
+}
+
+TEST(ShardStoreCodes, WorkOnceAndCarryTheirShard) {
+  ShardStore s(3);
+  Rand r;
+  auto b = r.next();
+  TokenId id = s.putCode(b, code("web"), 1000);
+  EXPECT_EQ(id.shard, 3);
+  EXPECT_EQ(id.kind, TokenKind::kCode);
+  auto first = s.takeCode(id.key, 1001);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->clientId, "web");
+  EXPECT_FALSE(s.takeCode(id.key, 1002).has_value());
+}
+
+TEST(ShardStoreCodes, ExpireAfterSixtySecondsAndAreReaped) {
+  ShardStore s(0);
+  Rand r;
+  auto b1 = r.next(), b2 = r.next();
+  TokenId a = s.putCode(b1, code("web"), 0);
+  TokenId b = s.putCode(b2, code("web"), 30'000);
+  EXPECT_FALSE(s.takeCode(a.key, 60'000).has_value()) << "exactly at expiry it is gone";
+  s.reap(60'001);
+  EXPECT_EQ(s.codes(), 1u);
+  s.reap(90'000);
+  EXPECT_EQ(s.codes(), 0u);
+  EXPECT_FALSE(s.takeCode(b.key, 89'999).has_value());
+}
+
+TEST(ShardStoreSessions, IdleAndAbsoluteLimits) {
+  StoreLimits limits;
+  limits.sessionIdleMs = 1000;
+  limits.sessionAbsoluteMs = 5000;
+  ShardStore s(0, limits);
+  Rand r;
+  auto b = r.next();
+  TokenId id = s.putSession(b, session("u"), 0);
+  for (uint64_t t = 900; t < 5000; t += 900) ASSERT_NE(s.findSession(id.key, t), nullptr) << t;
+  EXPECT_EQ(s.findSession(id.key, 5000), nullptr) << "absolute lifetime";
+  auto b2 = r.next();
+  TokenId idle = s.putSession(b2, session("u"), 0);
+  EXPECT_EQ(s.findSession(idle.key, 1000), nullptr) << "idle lifetime";
+}
+
+TEST(ShardStoreSessions, EndRemovesIt) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId id = s.putSession(b, session("u", "sid1"), 0);
+  auto ended = s.endSession(id.key);
+  ASSERT_TRUE(ended.has_value());
+  EXPECT_EQ(ended->sid, "sid1");
+  EXPECT_EQ(s.findSession(id.key, 1), nullptr);
+}
+
+TEST(ShardStoreRefresh, NonRotatingTokenKeepsWorking) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt = s.issueRefresh(b, family("native", false), 0);
+  for (int i = 0; i < 3; ++i) {
+    auto nb = r.next();
+    auto use = s.useRefresh(rt.key, "native", nb, 0, 10 + i);
+    EXPECT_EQ(use.outcome, RefreshOutcome::kOk);
+    EXPECT_FALSE(use.rotatedTo.has_value());
+  }
+}
+
+TEST(ShardStoreRefresh, RotationThenReuseRevokesTheFamily) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt1 = s.issueRefresh(b, family("native", true), 0);
+  auto nb = r.next();
+  auto u1 = s.useRefresh(rt1.key, "native", nb, 0, 100);
+  ASSERT_EQ(u1.outcome, RefreshOutcome::kOk);
+  ASSERT_TRUE(u1.rotatedTo.has_value());
+  TokenId rt2 = *u1.rotatedTo;
+  // rt1 again, outside a zero leeway: reuse.
+  auto nb2 = r.next();
+  EXPECT_EQ(s.useRefresh(rt1.key, "native", nb2, 0, 101).outcome, RefreshOutcome::kReuse);
+  // The whole family is gone, including the legitimate successor.
+  auto nb3 = r.next();
+  EXPECT_EQ(s.useRefresh(rt2.key, "native", nb3, 0, 102).outcome, RefreshOutcome::kRevoked);
+}
+
+TEST(ShardStoreRefresh, LeewayAcceptsTheRotatedOutTokenBriefly) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt1 = s.issueRefresh(b, family("native", true), 0);
+  auto nb = r.next();
+  auto u1 = s.useRefresh(rt1.key, "native", nb, 5000, 100);
+  ASSERT_TRUE(u1.rotatedTo.has_value());
+  auto nb2 = r.next();
+  auto retry = s.useRefresh(rt1.key, "native", nb2, 5000, 4000);
+  EXPECT_EQ(retry.outcome, RefreshOutcome::kOk) << "a retry within the leeway";
+  ASSERT_TRUE(retry.rotatedTo.has_value());
+  // The token from the first answer was never used; presenting it now is reuse.
+  auto nb3 = r.next();
+  EXPECT_EQ(s.useRefresh(u1.rotatedTo->key, "native", nb3, 5000, 4100).outcome, RefreshOutcome::kReuse);
+}
+
+TEST(ShardStoreRefresh, LeewayEnds) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt1 = s.issueRefresh(b, family("native", true), 0);
+  auto nb = r.next();
+  ASSERT_EQ(s.useRefresh(rt1.key, "native", nb, 5000, 100).outcome, RefreshOutcome::kOk);
+  auto nb2 = r.next();
+  EXPECT_EQ(s.useRefresh(rt1.key, "native", nb2, 5000, 5101).outcome, RefreshOutcome::kReuse);
+}
+
+TEST(ShardStoreRefresh, AnotherClientsTokenChangesNothing) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt = s.issueRefresh(b, family("native", true), 0);
+  auto nb = r.next();
+  EXPECT_EQ(s.useRefresh(rt.key, "web", nb, 0, 1).outcome, RefreshOutcome::kWrongClient);
+  EXPECT_FALSE(s.revokeRefresh(rt.key, "web"));
+  auto nb2 = r.next();
+  EXPECT_EQ(s.useRefresh(rt.key, "native", nb2, 0, 2).outcome, RefreshOutcome::kOk);
+}
+
+TEST(ShardStoreRefresh, RevocationHoldsAndIsReaped) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt = s.issueRefresh(b, family("native", false), 0);
+  EXPECT_TRUE(s.revokeRefresh(rt.key, "native"));
+  EXPECT_FALSE(s.revokeRefresh(rt.key, "native")) << "already revoked";
+  auto nb = r.next();
+  EXPECT_EQ(s.useRefresh(rt.key, "native", nb, 0, 1).outcome, RefreshOutcome::kRevoked);
+  s.reap(2);
+  EXPECT_EQ(s.families(), 0u);
+  auto nb2 = r.next();
+  EXPECT_EQ(s.useRefresh(rt.key, "native", nb2, 0, 3).outcome, RefreshOutcome::kUnknown);
+}
+
+TEST(ShardStoreRefresh, EndingASessionRevokesItsFamiliesOnly) {
+  ShardStore s(0);
+  Rand r;
+  auto b1 = r.next(), b2 = r.next();
+  TokenId inSession = s.issueRefresh(b1, family("web", false, "sidA"), 0);
+  TokenId other = s.issueRefresh(b2, family("web", false, "sidB"), 0);
+  EXPECT_EQ(s.revokeFamiliesOfSession("sidA"), 1u);
+  auto nb = r.next();
+  EXPECT_EQ(s.useRefresh(inSession.key, "web", nb, 0, 1).outcome, RefreshOutcome::kRevoked);
+  auto nb2 = r.next();
+  EXPECT_EQ(s.useRefresh(other.key, "web", nb2, 0, 1).outcome, RefreshOutcome::kOk);
+}
+
+}  // namespace
+}  // namespace handoff::store
