@@ -1,0 +1,64 @@
+// OAuth 2.0 error answers (RFC 6749 §5.2) as plain values, shared by the token, revocation and
+// other JSON endpoints, and the writer that sends one.
+//
+// OAuthError holds only views into string literals (static storage), so it is trivially
+// copyable and never allocates; an endpoint picks one from its table and returns it.
+// OAuthResult<T> is a T or an OAuthError, with the shape of core::Result. Both are plain values
+// with no thread affinity; sendOAuthError is thread-bound like the Response it writes to.
+#pragma once
+
+#include <cassert>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include "handoff/core/text.h"
+#include "handoff/http/message.h"
+
+namespace handoff::oauth {
+
+struct OAuthError {
+  int status = 400;
+  std::string_view error;        // "invalid_request", "invalid_client", ... (a literal)
+  std::string_view description;  // error_description (a literal; never a token, code or secret)
+  bool wwwAuthenticate = false;  // add `WWW-Authenticate: Basic realm="handoff"` (status 401)
+};
+
+// A value or an OAuthError. Access to the wrong alternative is a broken invariant (asserts).
+template <class T>
+class [[nodiscard]] OAuthResult {
+ public:
+  OAuthResult(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  OAuthResult(OAuthError error) : v_(error) {}    // NOLINT
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T& value() & { assert(ok()); return std::get<0>(v_); }
+  const T& value() const& { assert(ok()); return std::get<0>(v_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  const OAuthError& error() const { assert(!ok()); return std::get<1>(v_); }
+
+ private:
+  std::variant<T, OAuthError> v_;
+};
+
+// Writes `e` as the whole response: its status, `Cache-Control: no-store`, `Pragma: no-cache`
+// (RFC 6749 §5.1), `WWW-Authenticate: Basic realm="handoff"` when e.wwwAuthenticate, and the
+// body {"error":..,"error_description":..} as application/json.
+inline void sendOAuthError(http::Response& res, const OAuthError& e) {
+  std::string body;
+  body.reserve(48 + e.error.size() + e.description.size());
+  body.append("{\"error\":");
+  core::appendJsonString(body, e.error);
+  body.append(",\"error_description\":");
+  core::appendJsonString(body, e.description);
+  body.push_back('}');
+  res.start(e.status);
+  res.header("Cache-Control", "no-store");
+  res.header("Pragma", "no-cache");
+  if (e.wwwAuthenticate) res.header("WWW-Authenticate", "Basic realm=\"handoff\"");
+  res.finish("application/json", body);
+}
+
+}  // namespace handoff::oauth
