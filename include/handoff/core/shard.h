@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -48,6 +49,32 @@ class Shard {
   // Thread-safe. Closes the inbox after the tasks already queued have run; the loop then ends
   // once the handles owned by upper layers are closed too.
   void stop();
+
+  // Runs `work()` on libuv's thread pool — for CPU-heavy steps such as password hashing that
+  // must not stall the loop — then `done(result)` back on this shard. On-shard only. `work`
+  // touches no shard state; it gets copies or moved values.
+  template <class W, class D>
+  void offload(W&& work, D&& done) {
+    using R = decltype(work());
+    struct Job {
+      uv_work_t req;
+      std::decay_t<W> work;
+      std::decay_t<D> done;
+      std::optional<R> result;
+    };
+    auto* job = new Job{{}, std::forward<W>(work), std::forward<D>(done), std::nullopt};
+    job->req.data = job;
+    int rc = uv_queue_work(
+        &loop_, &job->req, [](uv_work_t* r) { auto* j = static_cast<Job*>(r->data); j->result.emplace(j->work()); },
+        [](uv_work_t* r, int) {
+          std::unique_ptr<Job> j(static_cast<Job*>(r->data));
+          j->done(std::move(*j->result));
+        });
+    if (rc != 0) {  // the pool refused (the loop is closing): do the work here rather than drop it
+      std::unique_ptr<Job> j(job);
+      j->done(j->work());
+    }
+  }
 
   // Loop time in milliseconds (monotonic, cached once per loop turn). On-shard only.
   uint64_t nowMs() { return uv_now(&loop_); }

@@ -125,6 +125,21 @@ TEST_F(ShardSetTest, ManyProducersLoseNothing) {
   EXPECT_EQ(ran.load(), kThreads * kEach);
 }
 
+TEST_F(ShardSetTest, OffloadRunsOffTheShardAndAnswersOnIt) {
+  startShards(1);
+  std::promise<std::pair<bool, bool>> result;  // (work ran off-shard, done ran on the shard)
+  set_->post(0, [&result] {
+    Shard* self = Shard::current();
+    self->offload([] { return Shard::current() == nullptr; },
+                  [&result, self](bool offShard) { result.set_value({offShard, Shard::current() == self}); });
+  });
+  auto f = result.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  auto [offShard, onShard] = f.get();
+  EXPECT_TRUE(offShard);
+  EXPECT_TRUE(onShard);
+}
+
 TEST(MpscQueue, PopsInPushOrderOnOneThread) {
   MpscQueue q;
   MpscNode nodes[5];
