@@ -16,6 +16,46 @@ std::optional<CodeRecord> ShardStore::takeCode(const TokenKey& key, uint64_t now
   return rec;
 }
 
+ShardStore::CodeUse ShardStore::redeemCode(const TokenKey& key, uint64_t nowMs) {
+  CodeUse out;
+  CodeRecord* c = codes_.find(key);
+  if (c == nullptr || c->expiresAtMs <= nowMs) return out;
+  if (c->used) {
+    if (!(c->issuedAccess == TokenKey{})) access_.erase(c->issuedAccess);
+    if (RefreshFamily* f = families_.find(c->issuedFamily)) f->revoked = true;
+    c->issuedAccess = {};
+    c->issuedFamily = {};
+    out.outcome = CodeOutcome::kReplayed;
+    return out;
+  }
+  c->used = true;
+  out.outcome = CodeOutcome::kOk;
+  out.record = *c;
+  return out;
+}
+
+void ShardStore::attachIssued(const TokenKey& code, const TokenKey* access, const TokenKey* family) {
+  CodeRecord* c = codes_.find(code);
+  if (c == nullptr) return;
+  if (access != nullptr) c->issuedAccess = *access;
+  if (family != nullptr) c->issuedFamily = *family;
+}
+
+TokenId ShardStore::putAccess(Random16 random, AccessRecord rec, uint64_t nowMs) {
+  TokenId id = makeTokenId(TokenKind::kAccessToken, shard_, random);
+  rec.expiresAtMs = nowMs + limits_.accessTtlMs;
+  access_.insert(id.key, std::move(rec));
+  accessExpiry_.push_back({nowMs + limits_.accessTtlMs, id.key});
+  return id;
+}
+
+const AccessRecord* ShardStore::findAccess(const TokenKey& key, uint64_t nowMs) {
+  const AccessRecord* a = access_.find(key);
+  return a != nullptr && a->expiresAtMs > nowMs ? a : nullptr;
+}
+
+bool ShardStore::revokeAccess(const TokenKey& key) { return access_.erase(key); }
+
 TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowMs) {
   TokenId id = makeTokenId(TokenKind::kSession, shard_, random);
   rec.createdAtMs = nowMs;
@@ -108,6 +148,12 @@ void ShardStore::reap(uint64_t nowMs) {
     codeExpiry_.pop_front();
     const CodeRecord* c = codes_.find(key);
     if (c != nullptr && c->expiresAtMs <= nowMs) codes_.erase(key);
+  }
+  while (!accessExpiry_.empty() && accessExpiry_.front().atMs <= nowMs) {
+    const TokenKey key = accessExpiry_.front().key;
+    accessExpiry_.pop_front();
+    const AccessRecord* a = access_.find(key);
+    if (a != nullptr && a->expiresAtMs <= nowMs) access_.erase(key);
   }
   sessions_.eraseIf([nowMs, this](const TokenKey&, const SessionRecord& s) {
     return s.expiresAtMs <= nowMs || s.lastSeenAtMs + limits_.sessionIdleMs <= nowMs;

@@ -33,7 +33,22 @@ struct CodeRecord {
   std::string codeChallenge;  // S256 challenge; empty when none was sent
   int64_t authTime = 0;       // seconds since the epoch
   uint64_t expiresAtMs = 0;   // monotonic
+  // After the exchange the code stays as a tombstone until it expires, remembering what it
+  // produced, so that a replay can revoke it (RFC 6749 §4.1.2).
+  bool used = false;
+  TokenKey issuedAccess;
+  TokenKey issuedFamily;
 };
+
+// An opaque access token (for /userinfo).
+struct AccessRecord {
+  std::string clientId;
+  std::string userId;
+  std::string scope;
+  uint64_t expiresAtMs = 0;
+};
+
+enum class CodeOutcome : uint8_t { kOk, kUnknown, kReplayed };
 
 // A browser session (the SSO cookie points at it).
 struct SessionRecord {

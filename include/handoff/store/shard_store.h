@@ -14,6 +14,7 @@ namespace handoff::store {
 
 struct StoreLimits {
   uint64_t codeTtlMs = 60'000;                     // SECURITY.md: codes live at most 60 s
+  uint64_t accessTtlMs = 86'400'000;               // opaque access tokens (Auth0: 24 h)
   uint64_t sessionIdleMs = 3ull * 24 * 3600 * 1000;
   uint64_t sessionAbsoluteMs = 7ull * 24 * 3600 * 1000;
 };
@@ -30,6 +31,21 @@ class ShardStore {
   TokenId putCode(Random16 random, CodeRecord rec, uint64_t nowMs);
   // Removes the code whatever happens next: a code works once, and never after it expired.
   std::optional<CodeRecord> takeCode(const TokenKey& key, uint64_t nowMs);
+
+  struct CodeUse {
+    CodeOutcome outcome = CodeOutcome::kUnknown;
+    CodeRecord record;  // kOk: a copy of the code's record
+  };
+  // The exchange of a code: the first use succeeds and leaves a tombstone; a second use revokes
+  // what the first produced (see attachIssued) and fails. Expired codes are unknown.
+  CodeUse redeemCode(const TokenKey& key, uint64_t nowMs);
+  // Records the tokens a redeemed code produced (both on this shard).
+  void attachIssued(const TokenKey& code, const TokenKey* access, const TokenKey* family);
+
+  // ── opaque access tokens ──
+  TokenId putAccess(Random16 random, AccessRecord rec, uint64_t nowMs);
+  const AccessRecord* findAccess(const TokenKey& key, uint64_t nowMs);
+  bool revokeAccess(const TokenKey& key);
 
   // ── browser sessions ──
   TokenId putSession(Random16 random, SessionRecord rec, uint64_t nowMs);
@@ -64,6 +80,7 @@ class ShardStore {
   size_t codes() const { return codes_.size(); }
   size_t sessions() const { return sessions_.size(); }
   size_t families() const { return families_.size(); }
+  size_t accessTokens() const { return access_.size(); }
 
  private:
   struct FamilyRef {
@@ -78,6 +95,8 @@ class ShardStore {
   StoreLimits limits_;
   TokenTable<CodeRecord> codes_{256};
   std::deque<Expiry> codeExpiry_;  // codes share one TTL: insertion order is expiry order
+  TokenTable<AccessRecord> access_{256};
+  std::deque<Expiry> accessExpiry_;  // one TTL too
   TokenTable<SessionRecord> sessions_{256};
   TokenTable<RefreshFamily> families_{256};
   TokenTable<FamilyRef> refreshTokens_{256};

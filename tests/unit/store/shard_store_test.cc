@@ -71,6 +71,37 @@ TEST(ShardStoreCodes, ExpireAfterSixtySecondsAndAreReaped) {
   EXPECT_FALSE(s.takeCode(b.key, 89'999).has_value());
 }
 
+TEST(ShardStoreCodes, ReplayRevokesWhatTheFirstExchangeProduced) {
+  ShardStore s(0);
+  Rand r;
+  auto cb = r.next(), ab = r.next(), fb = r.next(), nb = r.next();
+  TokenId c = s.putCode(cb, code("web"), 0);
+  auto first = s.redeemCode(c.key, 10);
+  ASSERT_EQ(first.outcome, CodeOutcome::kOk);
+  EXPECT_EQ(first.record.clientId, "web");
+  TokenId at = s.putAccess(ab, AccessRecord{"web", "auth0|demo", "openid", 0}, 10);
+  TokenId rt = s.issueRefresh(fb, family("web", false), 10);
+  s.attachIssued(c.key, &at.key, &rt.key);
+  ASSERT_NE(s.findAccess(at.key, 11), nullptr);
+  EXPECT_EQ(s.redeemCode(c.key, 20).outcome, CodeOutcome::kReplayed);
+  EXPECT_EQ(s.findAccess(at.key, 21), nullptr) << "the replay revoked the access token";
+  EXPECT_EQ(s.useRefresh(rt.key, "web", nb, 0, 21).outcome, RefreshOutcome::kRevoked);
+  EXPECT_EQ(s.redeemCode(c.key, 60'000).outcome, CodeOutcome::kUnknown) << "expired tombstone";
+}
+
+TEST(ShardStoreAccess, ExpiresAndIsReaped) {
+  StoreLimits limits;
+  limits.accessTtlMs = 1000;
+  ShardStore s(0, limits);
+  Rand r;
+  auto b = r.next();
+  TokenId at = s.putAccess(b, AccessRecord{"web", "u", "openid", 0}, 0);
+  EXPECT_NE(s.findAccess(at.key, 999), nullptr);
+  EXPECT_EQ(s.findAccess(at.key, 1000), nullptr);
+  s.reap(1000);
+  EXPECT_EQ(s.accessTokens(), 0u);
+}
+
 TEST(ShardStoreSessions, IdleAndAbsoluteLimits) {
   StoreLimits limits;
   limits.sessionIdleMs = 1000;
