@@ -314,7 +314,9 @@ void Session::dispatch() {
     res.finish("application/json", R"({"error":"method_not_allowed","error_description":"method not allowed on this endpoint"})");
   } else {
     req.routeId = route_->id;
+    inHandler_ = &res;
     route_->fn(route_->ctx, ex);
+    inHandler_ = nullptr;
     if (ex.deferred && !res.finished()) {
       awaiting_ = true;
       awaitingHead_ = req.method == Method::kHead;
@@ -341,6 +343,10 @@ void Session::finishExchange(Response& res) {
 }
 
 void Session::completeDeferred(const std::function<void(Response&)>& fill) {
+  if (inHandler_ != nullptr) {  // completed before the handler even returned (owner = this shard)
+    fill(*inHandler_);
+    return;
+  }
   if (!awaiting_ || closing_) return;  // the connection is going away: nobody to answer
   awaiting_ = false;
   Response res(stream_.out(), awaitingHead_);

@@ -107,6 +107,7 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
 
   std::shared_ptr<DeferTarget*> anchor_;  // created on first use; weakly held by Deferreds
   bool awaiting_ = false;                 // a deferred answer is outstanding
+  Response* inHandler_ = nullptr;         // the response being built while a handler runs
   bool awaitingHead_ = false;
 
   size_t unwritten_ = 0;  // responses appended since the last completed write

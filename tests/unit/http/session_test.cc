@@ -44,6 +44,13 @@ struct Fixture {
           });
         });
   }
+  static void inlineDefer(void*, Exchange& ex) {
+    Deferred d = ex.defer();
+    d.complete([](Response& r) {
+      r.start(200);
+      r.finish("text/plain", "inline");
+    });
+  }
   static void sync(void*, Exchange& ex) {
     ex.response.start(200);
     ex.response.finish("text/plain", "sync");
@@ -57,6 +64,7 @@ struct Fixture {
   Fixture() {
     router.add({.path = "/hop", .name = "hop", .methods = kGet, .fn = hop, .ctx = this});
     router.add({.path = "/sync", .name = "sync", .methods = kGet, .fn = sync, .ctx = this});
+    router.add({.path = "/inline", .name = "inline", .methods = kGet, .fn = inlineDefer, .ctx = this});
     router.add({.path = "/park", .name = "park", .methods = kGet, .fn = park, .ctx = this});
     auto addr = net::SocketAddress::parse("127.0.0.1:0");
     auto g = net::openListenerGroup(*addr, 1);
@@ -115,6 +123,19 @@ TEST(SessionDeferred, AnswerFromAnotherShardArrives) {
   ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
   std::string got = readUntil(fd, "HTTP/1.1 200", 1);
   EXPECT_NE(got.find("hop1"), std::string::npos) << got;
+  ::close(fd);
+}
+
+TEST(SessionDeferred, CompletedBeforeTheHandlerReturnsIsAnsweredAtOnce) {
+  Fixture f;
+  int fd = f.connect();
+  std::string req = "GET /inline HTTP/1.1\r\nHost: t\r\n\r\nGET /sync HTTP/1.1\r\nHost: t\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  std::string got = readUntil(fd, "HTTP/1.1 200", 2);
+  size_t a = got.find("inline"), b = got.find("sync");
+  ASSERT_NE(a, std::string::npos) << got;
+  ASSERT_NE(b, std::string::npos) << got;
+  EXPECT_LT(a, b);
   ::close(fd);
 }
 
