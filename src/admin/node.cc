@@ -43,21 +43,6 @@ void healthz(void* ctx, http::Exchange& ex) {
   ex.response.finish("application/json", draining ? R"({"status":"draining"})" : R"({"status":"ok"})");
 }
 
-void serveDiscovery(void* ctx, http::Exchange& ex) {
-  ex.response.start(200);
-  ex.response.header("Cache-Control", "public, max-age=15");
-  ex.response.header("Access-Control-Allow-Origin", "*");
-  ex.response.finish("application/json", static_cast<Node*>(ctx)->discovery());
-}
-
-void serveJwks(void* ctx, http::Exchange& ex) {
-  const ShardState& st = *static_cast<ShardState*>(ctx);
-  ex.response.start(200);
-  ex.response.header("Cache-Control", "public, max-age=15");
-  ex.response.header("Access-Control-Allow-Origin", "*");
-  ex.response.finish("application/json", st.keys->jwks());
-}
-
 void metrics(void* ctx, http::Exchange& ex) {
   std::string body = static_cast<Node*>(ctx)->renderMetrics();
   ex.response.start(200);
@@ -88,6 +73,8 @@ core::Status Node::start() {
   auto keys = oauth::loadOrCreateKeys(config_.dataDir, *alg);
   if (!keys) return Error(keys.error().code(), "signing keys: " + keys.error().message());
   keys_ = std::move(keys).value();
+  auto tenant = oauth::Tenant::build(config_);
+  if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
 
   unsigned threads = config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (const std::string& spec : config_.listen) {
@@ -102,20 +89,24 @@ core::Status Node::start() {
   }
   std::fflush(stdout);
 
+  shards_ = std::make_unique<core::ShardSet>(threads);
+  provider_.tenant = std::move(tenant).value();
+  provider_.issuer = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
+  provider_.managementAudience = provider_.issuer + "api/v2/";
+  provider_.shards = shards_.get();
   for (unsigned i = 0; i < threads; ++i) {
     auto st = std::make_unique<ShardState>();
     st->node = this;
     st->id = i;
-    st->keys = keys_;
+    st->provider = std::make_unique<oauth::Provider>(provider_, i, providers_, keys_);
+    providers_.push_back(st->provider.get());
     states_.push_back(std::move(st));
   }
-  buildRoutes(routeNames_, nullptr);  // the same table every shard builds: names for /metrics
-  issuer_ = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
-  oauth::DiscoveryInput din{issuer_, oauth::jwtAlgName(keys_->current().alg()), {}};
+  buildRoutes(routeNames_, states_[0].get());  // the same table every shard builds: names for /metrics
+  oauth::DiscoveryInput din{provider_.issuer, oauth::jwtAlgName(keys_->current().alg()), {}};
   for (const http::Route& r : routeNames_.routes()) din.routes.push_back(r.path);
-  discovery_ = oauth::buildDiscovery(din);
+  provider_.discovery = oauth::buildDiscovery(din);
   addReloadHook([this] { reloadKeys(); });
-  shards_ = std::make_unique<core::ShardSet>(threads);
   shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
   core::logInfo("handoffd started", {{"shards", threads},
                                      {"listeners", static_cast<unsigned>(listeners_.size())},
@@ -127,9 +118,7 @@ core::Status Node::start() {
 void Node::buildRoutes(http::Router& router, ShardState* st) {
   router.add({.path = "/healthz", .name = "healthz", .methods = http::kGet, .fn = healthz, .ctx = this});
   router.add({.path = "/metrics", .name = "metrics", .methods = http::kGet, .fn = metrics, .ctx = this});
-  router.add({.path = "/.well-known/openid-configuration", .name = "discovery", .methods = http::kGet,
-              .fn = serveDiscovery, .ctx = this});
-  router.add({.path = "/.well-known/jwks.json", .name = "jwks", .methods = http::kGet, .fn = serveJwks, .ctx = st});
+  st->provider->addRoutes(router);
 }
 
 void Node::reloadKeys() {
@@ -145,7 +134,7 @@ void Node::reloadKeys() {
   core::logInfo("reload: signing keys", {{"kid", keys_->current().kid()},
                                          {"published", static_cast<unsigned>(keys_->entries().size())}});
   for (unsigned i = 0; i < shards_->size(); ++i) {
-    shards_->post(i, [this, i, snapshot = keys_] { states_[i]->keys = snapshot; });
+    shards_->post(i, [this, i, snapshot = keys_] { states_[i]->provider->setKeys(snapshot); });
   }
 }
 

@@ -20,6 +20,7 @@
 #include "handoff/net/listener.h"
 #include "handoff/net/stream.h"
 #include "handoff/oauth/jwt.h"
+#include "handoff/oauth/provider.h"
 
 namespace handoff::admin {
 
@@ -28,7 +29,7 @@ struct ShardState {
   net::ConnectionCounters connections;
   http::Router router;                                  // built on the shard at start
   std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
-  std::shared_ptr<const oauth::KeySet> keys;            // this shard's reference to the snapshot
+  std::unique_ptr<oauth::Provider> provider;            // created before the shards start
   class Node* node = nullptr;
   unsigned id = 0;
 };
@@ -51,8 +52,7 @@ class Node {
   bool drainAndStop(int64_t timeoutMs);
 
   const config::Config& config() const { return config_; }
-  const std::string& issuer() const { return issuer_; }
-  const std::string& discovery() const { return discovery_; }
+  const std::string& issuer() const { return provider_.issuer; }
   const std::vector<net::ListenerGroup>& listeners() const { return listeners_; }
   unsigned shardCount() const { return shards_ ? shards_->size() : 0; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
@@ -78,8 +78,8 @@ class Node {
   std::atomic<bool> draining_{false};
   std::atomic<unsigned> reloads_{0};
   std::shared_ptr<const oauth::KeySet> keys_;  // control thread's copy of the current snapshot
-  std::string issuer_;
-  std::string discovery_;  // built once at start
+  oauth::ProviderShared provider_;              // immutable once the shards start
+  std::vector<oauth::Provider*> providers_;     // by shard, for owner hops
 };
 
 }  // namespace handoff::admin

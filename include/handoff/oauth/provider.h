@@ -1,0 +1,90 @@
+// The OpenID provider on one shard: its routes, its store, and the way it reaches the records
+// other shards own.
+//
+// ProviderShared is immutable and shared by every shard (tenant, issuer, discovery document).
+// A Provider is thread-bound to its shard: it owns that shard's ShardStore, and touches another
+// shard's store only inside onOwner(), which runs on that shard. Providers are created by the
+// control thread before the shards start and handed their peers, so any shard can address any
+// owner.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "handoff/core/shard_set.h"
+#include "handoff/http/params.h"
+#include "handoff/http/router.h"
+#include "handoff/oauth/jwt.h"
+#include "handoff/oauth/oauth_error.h"
+#include "handoff/oauth/tenant.h"
+#include "handoff/store/shard_store.h"
+
+namespace handoff::oauth {
+
+struct ProviderOptions {
+  int64_t idTokenTtlS = 36000;       // Auth0's default: 10 h
+  int64_t accessTokenTtlS = 86400;   // Auth0's default: 24 h
+};
+
+struct ProviderShared {
+  std::shared_ptr<const Tenant> tenant;
+  std::string issuer;                // "http://127.0.0.1:8080/"
+  std::string managementAudience;    // issuer + "api/v2/"
+  std::string discovery;             // built once the routes are known
+  ProviderOptions options;
+  core::ShardSet* shards = nullptr;
+};
+
+class Provider {
+ public:
+  Provider(const ProviderShared& shared, unsigned shard, std::vector<Provider*>& peers,
+           std::shared_ptr<const KeySet> keys);
+
+  // Adds every OAuth/OIDC route. Called once per shard, on that shard (and once on the control
+  // thread for the route names).
+  void addRoutes(http::Router& router);
+
+  void setKeys(std::shared_ptr<const KeySet> keys) { keys_ = std::move(keys); }
+  const KeySet& keys() const { return *keys_; }
+  store::ShardStore& store() { return store_; }
+  const ProviderShared& shared() const { return shared_; }
+  unsigned shard() const { return shard_; }
+
+  // Runs fn(ownerProvider) on `owner`'s shard, then done(result) here. Inline when the owner is
+  // this shard.
+  template <class F, class D>
+  void onOwner(unsigned owner, F&& fn, D&& done) {
+    std::vector<Provider*>* peers = &peers_;
+    shared_.shards->call(
+        owner, [peers, owner, fn = std::forward<F>(fn)]() mutable { return fn(*(*peers)[owner]); },
+        std::forward<D>(done));
+  }
+
+  // 16 fresh random bytes for a token key.
+  std::array<uint8_t, 16> random16();
+
+  // Monotonic milliseconds of this shard's loop, and wall-clock seconds for JWT claims.
+  uint64_t nowMs();
+  static int64_t unixNow();
+
+ private:
+  static void serveDiscovery(void* self, http::Exchange& ex);
+  static void serveJwks(void* self, http::Exchange& ex);
+  static void serveToken(void* self, http::Exchange& ex);
+
+  const ProviderShared& shared_;
+  unsigned shard_;
+  std::vector<Provider*>& peers_;
+  std::shared_ptr<const KeySet> keys_;
+  store::ShardStore store_;
+  http::ParamList params_;  // reused per request
+};
+
+// Reads the parameters of a token-endpoint style request: form (RFC 6749) or JSON (Auth0's SDKs)
+// body. A duplicated or malformed parameter is invalid_request.
+OAuthResult<bool> readBodyParams(const http::Request& req, http::ParamList& out);
+
+}  // namespace handoff::oauth

@@ -1,0 +1,87 @@
+#include "handoff/oauth/provider.h"
+
+#include <ctime>
+
+#include "handoff/http/json.h"
+#include "handoff/oauth/crypto.h"
+
+namespace handoff::oauth {
+
+Provider::Provider(const ProviderShared& shared, unsigned shard, std::vector<Provider*>& peers,
+                   std::shared_ptr<const KeySet> keys)
+    : shared_(shared), shard_(shard), peers_(peers), keys_(std::move(keys)), store_(static_cast<uint16_t>(shard)) {}
+
+std::array<uint8_t, 16> Provider::random16() {
+  std::array<uint8_t, 16> b;
+  randomBytes(b);
+  return b;
+}
+
+uint64_t Provider::nowMs() { return shared_.shards->shard(shard_).nowMs(); }
+
+int64_t Provider::unixNow() { return static_cast<int64_t>(::time(nullptr)); }
+
+void Provider::addRoutes(http::Router& router) {
+  router.add({.path = "/.well-known/openid-configuration", .name = "discovery", .methods = http::kGet,
+              .fn = serveDiscovery, .ctx = this});
+  router.add({.path = "/.well-known/jwks.json", .name = "jwks", .methods = http::kGet, .fn = serveJwks, .ctx = this});
+  router.add({.path = "/oauth/token", .name = "token", .methods = http::kPost, .fn = serveToken, .ctx = this,
+              .maxBody = 16384});
+}
+
+void Provider::serveDiscovery(void* self, http::Exchange& ex) {
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "public, max-age=15");
+  ex.response.header("Access-Control-Allow-Origin", "*");
+  ex.response.finish("application/json", static_cast<Provider*>(self)->shared_.discovery);
+}
+
+void Provider::serveJwks(void* self, http::Exchange& ex) {
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "public, max-age=15");
+  ex.response.header("Access-Control-Allow-Origin", "*");
+  ex.response.finish("application/json", static_cast<Provider*>(self)->keys_->jwks());
+}
+
+namespace {
+
+constexpr OAuthError kBadContentType{400, "invalid_request",
+                                     "the body must be application/x-www-form-urlencoded or application/json"};
+constexpr OAuthError kMalformedBody{400, "invalid_request", "the request body is malformed"};
+constexpr OAuthError kDuplicate{400, "invalid_request", "a parameter is repeated"};
+constexpr OAuthError kNonString{400, "invalid_request", "every parameter must be a string"};
+
+std::string_view mediaType(std::string_view contentType) {
+  std::string_view t = contentType.substr(0, contentType.find(';'));
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+  return t;
+}
+
+}  // namespace
+
+OAuthResult<bool> readBodyParams(const http::Request& req, http::ParamList& out) {
+  out.clear();
+  std::string_view type = mediaType(req.header("content-type"));
+  if (http::equalsIgnoreCase(type, "application/x-www-form-urlencoded")) {
+    switch (http::decodeForm(req.body, *req.arena, out)) {
+      case http::DecodeStatus::kOk: return true;
+      case http::DecodeStatus::kDuplicate: return kDuplicate;
+      default: return kMalformedBody;
+    }
+  }
+  if (http::equalsIgnoreCase(type, "application/json")) {
+    const http::JsonValue* v = nullptr;
+    http::JsonError e = http::parseJson(req.body, *req.arena, &v, 8);
+    if (e == http::JsonError::kDuplicateKey) return kDuplicate;
+    if (e != http::JsonError::kNone || !v->isObject()) return kMalformedBody;
+    for (const http::JsonMember& m : v->object()) {
+      if (m.value.isNull()) continue;  // SDKs send null for absent optional fields
+      if (!m.value.isString()) return kNonString;
+      out.add({m.key, m.value.text});
+    }
+    return true;
+  }
+  return kBadContentType;
+}
+
+}  // namespace handoff::oauth

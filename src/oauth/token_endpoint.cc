@@ -1,0 +1,265 @@
+// POST /oauth/token: client authentication, then one small function per grant (RFC 6749 §4,
+// Auth0's password-realm). Grants whose records live on another shard hop there once with
+// Provider::onOwner; the owner decides single use and rotation; the answer (ID token signature
+// included) is built back on the connection's shard.
+#include <string>
+
+#include "handoff/core/log.h"
+#include "handoff/oauth/client_auth.h"
+#include "handoff/oauth/crypto.h"
+#include "handoff/oauth/provider.h"
+#include "handoff/oauth/token_response.h"
+
+namespace handoff::oauth {
+namespace {
+
+using store::TokenKind;
+
+constexpr OAuthError kNoGrantType{400, "invalid_request", "missing grant_type"};
+constexpr OAuthError kUnsupportedGrant{400, "unsupported_grant_type", "unsupported grant_type"};
+constexpr OAuthError kUnauthorizedGrant{403, "unauthorized_client", "the client may not use this grant type"};
+constexpr OAuthError kMissingCode{400, "invalid_request", "missing code"};
+constexpr OAuthError kInvalidCode{403, "invalid_grant", "invalid authorization code"};
+constexpr OAuthError kRedirectMismatch{403, "invalid_grant", "redirect_uri does not match the authorization request"};
+constexpr OAuthError kPkceFailed{403, "invalid_grant", "failed to verify code_verifier"};
+constexpr OAuthError kPkceDowngrade{403, "invalid_grant", "code_verifier sent for a code issued without code_challenge"};
+constexpr OAuthError kMissingRefresh{400, "invalid_request", "missing refresh_token"};
+constexpr OAuthError kInvalidRefresh{403, "invalid_grant", "unknown or invalid refresh token"};
+constexpr OAuthError kMissingCredentials{400, "invalid_request", "missing username or password"};
+constexpr OAuthError kWrongCredentials{403, "invalid_grant", "wrong email or password"};
+constexpr OAuthError kBlocked{401, "unauthorized", "user is blocked"};
+constexpr OAuthError kUnknownAudience{403, "access_denied", "service not found"};
+constexpr OAuthError kNoAudience{403, "access_denied", "an audience is required for client_credentials"};
+
+// What the owner shard hands back for a grant that issues user tokens.
+struct Issued {
+  bool ok = false;
+  OAuthError error;
+  std::string accessToken;
+  std::string refreshToken;
+  std::string userId;
+  std::string clientId;
+  std::string scope;
+  std::string sid;
+  std::string nonce;
+  int64_t authTime = 0;
+};
+
+// Issues the opaque access token and, for offline_access, a refresh-token family on `owner`.
+void issueOnOwner(Provider& owner, const Client& client, Issued& out, bool withRefresh, uint64_t nowMs,
+                  store::TokenKey* accessKey, store::TokenKey* familyKey) {
+  auto ra = owner.random16();
+  store::TokenId at = owner.store().putAccess(ra, {out.clientId, out.userId, out.scope, 0}, nowMs);
+  out.accessToken = store::encodeToken(at);
+  if (accessKey) *accessKey = at.key;
+  if (withRefresh) {
+    store::RefreshFamily fam;
+    fam.clientId = out.clientId;
+    fam.userId = out.userId;
+    fam.scope = out.scope;
+    fam.sessionId = out.sid;
+    fam.authTime = out.authTime;
+    fam.rotating = client.config.refreshToken.rotationType == "rotating";
+    auto rf = owner.random16();
+    store::TokenId rt = owner.store().issueRefresh(rf, std::move(fam), nowMs);
+    out.refreshToken = store::encodeToken(rt);
+    if (familyKey) *familyKey = rt.key;
+  }
+}
+
+// Writes the token response for `g` (signing the ID token when openid was granted).
+void writeTokens(Provider& p, http::Response& res, const Issued& g) {
+  if (!g.ok) return sendOAuthError(res, g.error);
+  std::string idToken;
+  if (hasScope(g.scope, "openid")) {
+    const User* user = p.shared().tenant->userById(g.userId);
+    if (user == nullptr) return sendOAuthError(res, kInvalidRefresh);  // the user was removed
+    std::string claims;
+    appendIdTokenClaims(claims, {.issuer = p.shared().issuer, .user = user, .clientId = g.clientId, .scope = g.scope,
+                                 .nonce = g.nonce, .sid = g.sid, .authTime = g.authTime, .now = Provider::unixNow(),
+                                 .ttl = p.shared().options.idTokenTtlS});
+    if (auto st = signJwt(p.keys().current(), claims, idToken); !st) {
+      core::logError("token: cannot sign the ID token", {{"error", st.error().message()}});
+      return sendOAuthError(res, {500, "server_error", "cannot sign the ID token"});
+    }
+  }
+  std::string body;
+  appendTokenResponse(body, {.accessToken = g.accessToken, .idToken = idToken, .refreshToken = g.refreshToken,
+                             .scope = g.scope, .expiresIn = p.shared().options.accessTokenTtlS});
+  res.start(200);
+  res.header("Cache-Control", "no-store");
+  res.header("Pragma", "no-cache");
+  res.finish("application/json", body);
+}
+
+// Hops to `owner`, runs `op(ownerProvider) -> Issued` there, answers here.
+template <class Op>
+void issueVia(Provider& p, http::Exchange& ex, unsigned owner, Op&& op) {
+  http::Deferred d = ex.defer();
+  p.onOwner(owner, std::forward<Op>(op), [&p, d = std::move(d)](Issued g) mutable {
+    d.complete([&p, &g](http::Response& res) { writeTokens(p, res, g); });
+  });
+}
+
+void authorizationCodeGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+  std::string_view codeText = in.get("code");
+  if (codeText.empty()) return sendOAuthError(ex.response, kMissingCode);
+  store::TokenId code;
+  if (!store::decodeToken(codeText, TokenKind::kCode, static_cast<uint16_t>(p.shared().shards->size()), &code)) {
+    return sendOAuthError(ex.response, kInvalidCode);
+  }
+  issueVia(p, ex, code.shard,
+           [code, client = &client, redirect = std::string(in.get("redirect_uri")),
+            verifier = std::string(in.get("code_verifier"))](Provider& owner) {
+             Issued out;
+             uint64_t now = owner.nowMs();
+             auto use = owner.store().redeemCode(code.key, now);
+             const store::CodeRecord& c = use.record;
+             if (use.outcome != store::CodeOutcome::kOk || c.clientId != client->id()) {
+               out.error = kInvalidCode;
+               return out;
+             }
+             if (c.redirectUri != redirect) {
+               out.error = kRedirectMismatch;
+               return out;
+             }
+             if (c.codeChallenge.empty() ? !verifier.empty()
+                                         : verifier.empty() || !constantTimeEquals(sha256Base64Url(verifier), c.codeChallenge)) {
+               out.error = c.codeChallenge.empty() ? kPkceDowngrade : kPkceFailed;
+               return out;
+             }
+             out.ok = true;
+             out.userId = c.userId;
+             out.clientId = c.clientId;
+             out.scope = c.scope;
+             out.sid = c.sessionId;
+             out.nonce = c.nonce;
+             out.authTime = c.authTime;
+             bool refresh = hasScope(c.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
+             store::TokenKey accessKey, familyKey;
+             issueOnOwner(owner, *client, out, refresh, now, &accessKey, refresh ? &familyKey : nullptr);
+             owner.store().attachIssued(code.key, &accessKey, refresh ? &familyKey : nullptr);
+             return out;
+           });
+}
+
+void refreshTokenGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+  std::string_view text = in.get("refresh_token");
+  if (text.empty()) return sendOAuthError(ex.response, kMissingRefresh);
+  store::TokenId rt;
+  if (!store::decodeToken(text, TokenKind::kRefreshToken, static_cast<uint16_t>(p.shared().shards->size()), &rt)) {
+    return sendOAuthError(ex.response, kInvalidRefresh);
+  }
+  issueVia(p, ex, rt.shard, [rt, client = &client](Provider& owner) {
+    Issued out;
+    uint64_t now = owner.nowMs();
+    auto rnd = owner.random16();
+    uint64_t leewayMs = static_cast<uint64_t>(client->config.refreshToken.leeway) * 1000;
+    auto use = owner.store().useRefresh(rt.key, client->id(), rnd, leewayMs, now);
+    if (use.outcome != store::RefreshOutcome::kOk) {
+      if (use.outcome == store::RefreshOutcome::kReuse) {
+        core::logWarn("token: refresh token reuse, family revoked", {{"client_id", client->id()}});
+      }
+      out.error = kInvalidRefresh;
+      return out;
+    }
+    out.ok = true;
+    out.userId = use.family.userId;
+    out.clientId = use.family.clientId;
+    out.scope = use.family.scope;
+    out.sid = use.family.sessionId;
+    out.authTime = use.family.authTime;
+    issueOnOwner(owner, *client, out, false, now, nullptr, nullptr);
+    if (use.rotatedTo) out.refreshToken = store::encodeToken(*use.rotatedTo);
+    return out;
+  });
+}
+
+void passwordGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+  std::string username(in.get("username")), password(in.get("password"));
+  if (username.empty() || password.empty()) return sendOAuthError(ex.response, kMissingCredentials);
+  std::string scope(in.get("scope"));
+  http::Deferred d = ex.defer();
+  std::shared_ptr<const Tenant> tenant = p.shared().tenant;
+  core::Shard& shard = p.shared().shards->shard(p.shard());
+  // ~40 ms of PBKDF2: on libuv's pool, never on the loop.
+  shard.offload(
+      [tenant, username = std::move(username), password = std::move(password)]() -> const User* {
+        const User* u = tenant->userByEmail(username);
+        return tenant->checkPassword(u, password) ? u : nullptr;
+      },
+      [&p, client = &client, scope = std::move(scope), d = std::move(d)](const User* user) mutable {
+        Issued out;
+        if (user == nullptr) {
+          out.error = kWrongCredentials;
+        } else if (user->blocked) {
+          out.error = kBlocked;
+        } else {
+          out.ok = true;
+          out.userId = user->userId;
+          out.clientId = client->id();
+          out.scope = scope.empty() ? "openid" : scope;
+          out.authTime = Provider::unixNow();
+          bool refresh = hasScope(out.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
+          issueOnOwner(p, *client, out, refresh, p.nowMs(), nullptr, nullptr);
+        }
+        d.complete([&p, &out](http::Response& res) { writeTokens(p, res, out); });
+      });
+}
+
+void clientCredentialsGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+  std::string_view audience = in.get("audience");
+  if (audience.empty()) return sendOAuthError(ex.response, kNoAudience);
+  if (audience != p.shared().managementAudience) return sendOAuthError(ex.response, kUnknownAudience);
+  int64_t now = Provider::unixNow();
+  std::string claims = "{";
+  claims.append("\"iss\":");
+  core::appendJsonString(claims, p.shared().issuer);
+  claims.append(",\"sub\":");
+  core::appendJsonString(claims, client.id() + "@clients");
+  claims.append(",\"aud\":");
+  core::appendJsonString(claims, audience);
+  claims.append(",\"iat\":").append(std::to_string(now));
+  claims.append(",\"exp\":").append(std::to_string(now + p.shared().options.accessTokenTtlS));
+  claims.append(",\"scope\":");
+  core::appendJsonString(claims, in.get("scope"));
+  claims.append(",\"gty\":\"client-credentials\",\"azp\":");
+  core::appendJsonString(claims, client.id());
+  claims.push_back('}');
+  std::string jwt;
+  if (auto st = signJwt(p.keys().current(), claims, jwt); !st) {
+    return sendOAuthError(ex.response, {500, "server_error", "cannot sign the access token"});
+  }
+  std::string body;
+  appendTokenResponse(body, {.accessToken = jwt, .scope = in.get("scope"), .expiresIn = p.shared().options.accessTokenTtlS});
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "no-store");
+  ex.response.header("Pragma", "no-cache");
+  ex.response.finish("application/json", body);
+}
+
+}  // namespace
+
+void Provider::serveToken(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
+  if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
+  auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);
+  if (!auth) return sendOAuthError(ex.response, auth.error());
+  const Client& client = *auth->client;
+  std::string_view grantType = p.params_.get("grant_type");
+  if (grantType.empty()) return sendOAuthError(ex.response, kNoGrantType);
+  std::optional<Grant> grant = parseGrant(grantType);
+  if (!grant || *grant == Grant::kTokenExchange) return sendOAuthError(ex.response, kUnsupportedGrant);
+  if (!client.allowsGrant(*grant)) return sendOAuthError(ex.response, kUnauthorizedGrant);
+  switch (*grant) {
+    case Grant::kAuthorizationCode: return authorizationCodeGrant(p, ex, client, p.params_);
+    case Grant::kRefreshToken: return refreshTokenGrant(p, ex, client, p.params_);
+    case Grant::kPassword:
+    case Grant::kPasswordRealm: return passwordGrant(p, ex, client, p.params_);
+    case Grant::kClientCredentials: return clientCredentialsGrant(p, ex, client, p.params_);
+    case Grant::kTokenExchange: break;
+  }
+  sendOAuthError(ex.response, kUnsupportedGrant);
+}
+
+}  // namespace handoff::oauth
