@@ -27,6 +27,16 @@ void Provider::addRoutes(http::Router& router) {
   router.add({.path = "/.well-known/jwks.json", .name = "jwks", .methods = http::kGet, .fn = serveJwks, .ctx = this});
   router.add({.path = "/oauth/token", .name = "token", .methods = http::kPost, .fn = serveToken, .ctx = this,
               .maxBody = 16384});
+  router.add({.path = "/authorize", .name = "authorize", .methods = http::kGet, .fn = serveAuthorize, .ctx = this});
+  router.add({.path = "/u/login", .name = "login", .methods = http::kGet | http::kPost, .fn = serveLogin, .ctx = this,
+              .maxBody = 16384});
+  router.add({.path = "/v2/logout", .name = "logout", .methods = http::kGet, .fn = serveLogout, .ctx = this});
+  router.add({.path = "/oidc/logout", .name = "oidc_logout", .methods = http::kGet | http::kPost,
+              .fn = serveOidcLogout, .ctx = this, .maxBody = 16384});
+  router.add({.path = "/userinfo", .name = "userinfo", .methods = http::kGet | http::kPost, .fn = serveUserinfo,
+              .ctx = this, .maxBody = 4096});
+  router.add({.path = "/oauth/revoke", .name = "revoke", .methods = http::kPost, .fn = serveRevoke, .ctx = this,
+              .maxBody = 16384});
 }
 
 void Provider::serveDiscovery(void* self, http::Exchange& ex) {

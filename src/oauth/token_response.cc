@@ -21,6 +21,19 @@ void num(std::string& out, std::string_view k, int64_t v) {
   out.append(std::to_string(v));
 }
 
+// The claims `profile` and `email` grant (OIDC Core §5.4), shared by ID tokens and /userinfo.
+void appendScopedClaims(std::string& out, const User& user, std::string_view scope) {
+  if (hasScope(scope, "profile")) {
+    str(out, "name", user.name.empty() ? user.email : user.name);
+    str(out, "nickname", user.email.substr(0, user.email.find('@')));
+  }
+  if (hasScope(scope, "email")) {
+    str(out, "email", user.email);
+    key(out, "email_verified");
+    out.append(user.emailVerified ? "true" : "false");
+  }
+}
+
 }  // namespace
 
 bool hasScope(std::string_view scope, std::string_view item) {
@@ -43,15 +56,14 @@ void appendIdTokenClaims(std::string& out, const IdTokenInput& in) {
   num(out, "auth_time", in.authTime);
   if (!in.sid.empty()) str(out, "sid", in.sid);
   if (!in.nonce.empty()) str(out, "nonce", in.nonce);
-  if (hasScope(in.scope, "profile")) {
-    str(out, "name", in.user->name.empty() ? in.user->email : in.user->name);
-    str(out, "nickname", in.user->email.substr(0, in.user->email.find('@')));
-  }
-  if (hasScope(in.scope, "email")) {
-    str(out, "email", in.user->email);
-    key(out, "email_verified");
-    out.append(in.user->emailVerified ? "true" : "false");
-  }
+  appendScopedClaims(out, *in.user, in.scope);
+  out.push_back('}');
+}
+
+void appendUserinfoClaims(std::string& out, const User& user, std::string_view scope) {
+  out.push_back('{');
+  str(out, "sub", user.userId);
+  appendScopedClaims(out, user, scope);
   out.push_back('}');
 }
 

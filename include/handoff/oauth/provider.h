@@ -19,6 +19,7 @@
 #include "handoff/http/router.h"
 #include "handoff/oauth/jwt.h"
 #include "handoff/oauth/oauth_error.h"
+#include "handoff/oauth/rate_limit.h"
 #include "handoff/oauth/tenant.h"
 #include "handoff/store/shard_store.h"
 
@@ -74,6 +75,14 @@ class Provider {
   static void serveDiscovery(void* self, http::Exchange& ex);
   static void serveJwks(void* self, http::Exchange& ex);
   static void serveToken(void* self, http::Exchange& ex);
+  // Browser endpoints (authorize.cc, login.cc, logout.cc) and bearer / revocation endpoints
+  // (userinfo.cc, revoke.cc).
+  static void serveAuthorize(void* self, http::Exchange& ex);
+  static void serveLogin(void* self, http::Exchange& ex);
+  static void serveLogout(void* self, http::Exchange& ex);      // Auth0's /v2/logout
+  static void serveOidcLogout(void* self, http::Exchange& ex);  // OIDC RP-initiated logout
+  static void serveUserinfo(void* self, http::Exchange& ex);
+  static void serveRevoke(void* self, http::Exchange& ex);
 
   const ProviderShared& shared_;
   unsigned shard_;
@@ -81,6 +90,7 @@ class Provider {
   std::shared_ptr<const KeySet> keys_;
   store::ShardStore store_;
   http::ParamList params_;  // reused per request
+  RateLimiter loginLimiter_;  // POST /u/login attempts per client IP, this shard's share
 };
 
 // Reads the parameters of a token-endpoint style request: form (RFC 6749) or JSON (Auth0's SDKs)

@@ -28,6 +28,10 @@ struct IdTokenInput {
 
 void appendIdTokenClaims(std::string& out, const IdTokenInput& in);
 
+// The /userinfo answer (OIDC Core §5.3): {"sub":…} plus the claims `scope` grants, as in the
+// ID token (profile: name, nickname; email: email, email_verified).
+void appendUserinfoClaims(std::string& out, const User& user, std::string_view scope);
+
 struct TokenResponse {
   std::string_view accessToken;
   std::string_view idToken;       // omitted when empty

@@ -1,0 +1,47 @@
+// POST /oauth/revoke (RFC 7009): a client revokes one of its own tokens. Refresh tokens revoke
+// their whole family; opaque access tokens (at_) are revoked too. Client authentication is the
+// token endpoint's. The answer is 200 with an empty body whether or not the token was known,
+// valid or the client's (RFC 7009 §2.2): the endpoint tells nobody which tokens exist.
+#include <string>
+
+#include "handoff/oauth/client_auth.h"
+#include "handoff/oauth/provider.h"
+
+namespace handoff::oauth {
+namespace {
+
+constexpr OAuthError kMissingToken{400, "invalid_request", "missing token"};
+
+void revoked(http::Response& res) {
+  res.start(200);
+  res.header("Cache-Control", "no-store");
+  res.header("Pragma", "no-cache");
+  res.finish("", "");
+}
+
+}  // namespace
+
+void Provider::serveRevoke(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
+  if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
+  auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);
+  if (!auth) return sendOAuthError(ex.response, auth.error());
+  std::string_view text = p.params_.get("token");
+  if (text.empty()) return sendOAuthError(ex.response, kMissingToken);
+  // token_type_hint is optional and only a hint (RFC 7009 §2.1): the prefix says what the token is.
+  uint16_t shards = static_cast<uint16_t>(p.shared_.shards->size());
+  store::TokenId id;
+  bool refresh = store::decodeToken(text, store::TokenKind::kRefreshToken, shards, &id);
+  if (!refresh && !store::decodeToken(text, store::TokenKind::kAccessToken, shards, &id)) return revoked(ex.response);
+  http::Deferred d = ex.defer();
+  p.onOwner(
+      id.shard,
+      [key = id.key, refresh, clientId = auth->client->id()](Provider& owner) {
+        if (refresh) return owner.store().revokeRefresh(key, clientId);
+        const store::AccessRecord* a = owner.store().findAccess(key, owner.nowMs());
+        return a != nullptr && a->clientId == clientId && owner.store().revokeAccess(key);
+      },
+      [d = std::move(d)](bool) mutable { d.complete([](http::Response& res) { revoked(res); }); });
+}
+
+}  // namespace handoff::oauth

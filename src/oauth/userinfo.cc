@@ -1,0 +1,76 @@
+// GET/POST /userinfo (OIDC Core §5.3): the claims of the user an opaque access token was issued
+// for, as its scope allows. The token comes in `Authorization: Bearer` (RFC 6750 §2.1); it is
+// looked up on its owner shard. Every failure is 401 invalid_token with a WWW-Authenticate
+// challenge (RFC 6750 §3), and never says more than that.
+#include <string>
+
+#include "handoff/oauth/provider.h"
+#include "handoff/oauth/token_response.h"
+
+namespace handoff::oauth {
+namespace {
+
+void invalidToken(http::Response& res, bool tokenSent) {
+  res.start(401);
+  // Without any token RFC 6750 §3.1 wants a bare challenge; with a bad one, invalid_token.
+  res.header("WWW-Authenticate",
+             tokenSent ? "Bearer realm=\"handoff\", error=\"invalid_token\"" : "Bearer realm=\"handoff\"");
+  res.header("Cache-Control", "no-store");
+  res.header("Pragma", "no-cache");
+  res.finish("application/json",
+             tokenSent ? R"({"error":"invalid_token","error_description":"the access token is invalid or expired"})"
+                       : R"({"error":"invalid_token","error_description":"an access token is required"})");
+}
+
+// The token of `Authorization: Bearer <token>`: scheme in any case, one or more spaces. Empty
+// for anything else.
+std::string_view bearerToken(std::string_view authorization) {
+  size_t space = authorization.find(' ');
+  if (space == std::string_view::npos || !http::equalsIgnoreCase(authorization.substr(0, space), "Bearer")) return {};
+  std::string_view token = authorization.substr(space);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
+}
+
+struct Found {
+  bool ok = false;
+  std::string userId;
+  std::string scope;
+};
+
+}  // namespace
+
+void Provider::serveUserinfo(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
+  std::string_view authorization = ex.request.header("authorization");
+  std::string_view text = bearerToken(authorization);
+  store::TokenId at;
+  if (!store::decodeToken(text, store::TokenKind::kAccessToken, static_cast<uint16_t>(p.shared_.shards->size()), &at)) {
+    return invalidToken(ex.response, !authorization.empty());
+  }
+  http::Deferred d = ex.defer();
+  p.onOwner(
+      at.shard,
+      [key = at.key](Provider& owner) {
+        Found f;
+        if (const store::AccessRecord* a = owner.store().findAccess(key, owner.nowMs())) {
+          f = {true, a->userId, a->scope};
+        }
+        return f;
+      },
+      [&p, d = std::move(d)](Found f) mutable {
+        const User* user = f.ok ? p.shared_.tenant->userById(f.userId) : nullptr;
+        if (user != nullptr && user->blocked) user = nullptr;
+        d.complete([&](http::Response& res) {
+          if (user == nullptr) return invalidToken(res, true);
+          std::string body;
+          appendUserinfoClaims(body, *user, f.scope);
+          res.start(200);
+          res.header("Cache-Control", "no-store");
+          res.header("Pragma", "no-cache");
+          res.finish("application/json", body);
+        });
+      });
+}
+
+}  // namespace handoff::oauth
