@@ -32,6 +32,13 @@ bool Request::hasHeader(std::string_view name) const {
   return false;
 }
 
+std::string_view Request::mediaType() const {
+  std::string_view t = header("content-type");
+  t = t.substr(0, t.find(';'));
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+  return t;
+}
+
 std::string_view reasonPhrase(int status) {
   switch (status) {
     case 100: return "Continue";

@@ -23,12 +23,6 @@ constexpr std::string_view kInvalidLink = "This login link is not valid: start a
 constexpr std::string_view kCsrfFailed =
     "The login form expired or was not sent by this site. Go back to the application and try again.";
 
-std::string_view mediaType(std::string_view contentType) {
-  std::string_view t = contentType.substr(0, contentType.find(';'));
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  return t;
-}
-
 // A CSRF token as randomToken(16) writes it: 22 base64url characters.
 bool wellFormedCsrf(std::string_view t) {
   if (t.size() != 22) return false;
@@ -130,7 +124,7 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
   const http::Request& req = ex.request;
   if (req.method != http::Method::kPost) return showForm(p, ex);
 
-  if (!http::equalsIgnoreCase(mediaType(req.header("content-type")), "application/x-www-form-urlencoded") ||
+  if (!http::equalsIgnoreCase(req.mediaType(), "application/x-www-form-urlencoded") ||
       http::decodeForm(req.body, *req.arena, p.params_) != http::DecodeStatus::kOk) {
     return sendErrorPage(ex.response, 400, "invalid_request", "The login form was malformed.");
   }

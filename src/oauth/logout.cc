@@ -16,12 +16,6 @@
 namespace handoff::oauth {
 namespace {
 
-std::string_view mediaType(std::string_view contentType) {
-  std::string_view t = contentType.substr(0, contentType.find(';'));
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  return t;
-}
-
 void answer(http::Response& res, bool https, const std::string& location) {
   if (location.empty()) {
     startPage(res, 200);
@@ -107,7 +101,7 @@ void Provider::serveOidcLogout(void* self, http::Exchange& ex) {
   const http::Request& req = ex.request;
   std::string_view source = req.query;
   if (req.method == http::Method::kPost) {
-    if (!http::equalsIgnoreCase(mediaType(req.header("content-type")), "application/x-www-form-urlencoded")) {
+    if (!http::equalsIgnoreCase(req.mediaType(), "application/x-www-form-urlencoded")) {
       return sendErrorPage(ex.response, 400, "invalid_request", "The logout request is malformed.");
     }
     source = req.body;

@@ -61,17 +61,11 @@ constexpr OAuthError kMalformedBody{400, "invalid_request", "the request body is
 constexpr OAuthError kDuplicate{400, "invalid_request", "a parameter is repeated"};
 constexpr OAuthError kNonString{400, "invalid_request", "every parameter must be a string"};
 
-std::string_view mediaType(std::string_view contentType) {
-  std::string_view t = contentType.substr(0, contentType.find(';'));
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  return t;
-}
-
 }  // namespace
 
 OAuthResult<bool> readBodyParams(const http::Request& req, http::ParamList& out) {
   out.clear();
-  std::string_view type = mediaType(req.header("content-type"));
+  std::string_view type = req.mediaType();
   if (http::equalsIgnoreCase(type, "application/x-www-form-urlencoded")) {
     switch (http::decodeForm(req.body, *req.arena, out)) {
       case http::DecodeStatus::kOk: return true;

@@ -41,6 +41,8 @@ struct Request {
   // The first header with that name (case-insensitive), or empty.
   std::string_view header(std::string_view name) const;
   bool hasHeader(std::string_view name) const;
+  // The Content-Type without its parameters ("application/json; charset=utf-8" → "application/json").
+  std::string_view mediaType() const;
 };
 
 class Response {
