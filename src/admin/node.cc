@@ -141,6 +141,8 @@ void Node::reloadKeys() {
 void Node::initShard(core::Shard& shard) {
   ShardState& st = *states_[shard.id()];
   buildRoutes(st.router, &st);
+  oauth::Provider* provider = st.provider.get();
+  shard.every(1000, [provider] { provider->store().reap(provider->nowMs()); });
   for (auto& g : listeners_) {
     int fd = g.fds[shard.id()];
     g.fds[shard.id()] = -1;  // the loop owns it now

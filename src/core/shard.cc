@@ -25,6 +25,7 @@ Shard::~Shard() {
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
   }
+  for (auto& p : periodic_) uv_close(reinterpret_cast<uv_handle_t*>(&p->timer), nullptr);
   uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);
 }
@@ -47,6 +48,16 @@ void Shard::drain() {
   if (stopping_ && !uv_is_closing(reinterpret_cast<uv_handle_t*>(&wake_))) {
     uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
   }
+}
+
+void Shard::every(uint64_t periodMs, std::function<void()> fn) {
+  auto p = std::make_unique<Periodic>();
+  p->fn = std::move(fn);
+  uv_timer_init(&loop_, &p->timer);
+  p->timer.data = p.get();
+  uv_timer_start(&p->timer, [](uv_timer_t* t) { static_cast<Periodic*>(t->data)->fn(); }, periodMs, periodMs);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&p->timer));
+  periodic_.push_back(std::move(p));
 }
 
 void Shard::stop() {

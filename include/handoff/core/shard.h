@@ -76,6 +76,10 @@ class Shard {
     }
   }
 
+  // Calls fn() on this shard every periodMs (housekeeping: reaping expired records). The timer
+  // does not keep the loop alive: a stopping shard ends without waiting for it. On-shard only.
+  void every(uint64_t periodMs, std::function<void()> fn);
+
   // Loop time in milliseconds (monotonic, cached once per loop turn). On-shard only.
   uint64_t nowMs() { return uv_now(&loop_); }
 
@@ -93,6 +97,11 @@ class Shard {
   MpscQueue inbox_;
   bool stopping_ = false;
   std::atomic<uint64_t> tasksRun_{0};
+  struct Periodic {
+    uv_timer_t timer;
+    std::function<void()> fn;
+  };
+  std::vector<std::unique_ptr<Periodic>> periodic_;
 };
 
 }  // namespace handoff::core

@@ -140,6 +140,21 @@ TEST_F(ShardSetTest, OffloadRunsOffTheShardAndAnswersOnIt) {
   EXPECT_TRUE(onShard);
 }
 
+TEST_F(ShardSetTest, PeriodicTimerFiresRepeatedlyAndDoesNotHoldTheShard) {
+  startShards(1);
+  // Shared state: the timer may fire again after the test body returned, until TearDown stops it.
+  auto thrice = std::make_shared<std::promise<void>>();
+  auto count = std::make_shared<int>(0);
+  auto done = thrice->get_future();
+  set_->post(0, [thrice, count] {
+    Shard::current()->every(5, [thrice, count] {
+      if (++*count == 3) thrice->set_value();
+    });
+  });
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+  // TearDown stops the shard: it must end although the timer is still armed.
+}
+
 TEST(MpscQueue, PopsInPushOrderOnOneThread) {
   MpscQueue q;
   MpscNode nodes[5];
