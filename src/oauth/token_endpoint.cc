@@ -42,21 +42,25 @@ struct Issued {
   std::string scope;
   std::string sid;
   std::string nonce;
+  std::string audience;  // an API: the access token is then a JWT (signed where we answer)
   int64_t authTime = 0;
 };
 
-// Issues the opaque access token and, for offline_access, a refresh-token family on `owner`.
+// Issues the opaque access token (unless an API audience makes it a JWT, signed later) and, for offline_access, a refresh-token family on `owner`.
 void issueOnOwner(Provider& owner, const Client& client, Issued& out, bool withRefresh, uint64_t nowMs,
                   store::TokenKey* accessKey, store::TokenKey* familyKey) {
-  auto ra = owner.random16();
-  store::TokenId at = owner.store().putAccess(ra, {out.clientId, out.userId, out.scope, 0}, nowMs);
-  out.accessToken = store::encodeToken(at);
-  if (accessKey) *accessKey = at.key;
+  if (out.audience.empty()) {
+    auto ra = owner.random16();
+    store::TokenId at = owner.store().putAccess(ra, {out.clientId, out.userId, out.scope, 0}, nowMs);
+    out.accessToken = store::encodeToken(at);
+    if (accessKey) *accessKey = at.key;
+  }
   if (withRefresh) {
     store::RefreshFamily fam;
     fam.clientId = out.clientId;
     fam.userId = out.userId;
     fam.scope = out.scope;
+    fam.audience = out.audience;
     fam.sessionId = out.sid;
     fam.authTime = out.authTime;
     fam.rotating = client.config.refreshToken.rotationType == "rotating";
@@ -83,8 +87,32 @@ void writeTokens(Provider& p, http::Response& res, const Issued& g) {
       return sendOAuthError(res, {500, "server_error", "cannot sign the ID token"});
     }
   }
+  std::string accessJwt;
+  if (!g.audience.empty()) {
+    // Auth0: a JWT for the API, also valid at /userinfo when openid was granted.
+    int64_t now = Provider::unixNow();
+    std::string claims = "{\"iss\":";
+    core::appendJsonString(claims, p.shared().issuer);
+    claims.append(",\"sub\":");
+    core::appendJsonString(claims, g.userId);
+    claims.append(",\"aud\":[");
+    core::appendJsonString(claims, g.audience);
+    claims.push_back(',');
+    core::appendJsonString(claims, p.shared().issuer + "userinfo");
+    claims.append("],\"iat\":").append(std::to_string(now));
+    claims.append(",\"exp\":").append(std::to_string(now + p.shared().options.accessTokenTtlS));
+    claims.append(",\"scope\":");
+    core::appendJsonString(claims, g.scope);
+    claims.append(",\"azp\":");
+    core::appendJsonString(claims, g.clientId);
+    claims.push_back('}');
+    if (auto st = signJwt(p.keys().current(), claims, accessJwt); !st) {
+      return sendOAuthError(res, {500, "server_error", "cannot sign the access token"});
+    }
+  }
   std::string body;
-  appendTokenResponse(body, {.accessToken = g.accessToken, .idToken = idToken, .refreshToken = g.refreshToken,
+  appendTokenResponse(body, {.accessToken = g.audience.empty() ? std::string_view(g.accessToken) : std::string_view(accessJwt),
+                             .idToken = idToken, .refreshToken = g.refreshToken,
                              .scope = g.scope, .expiresIn = p.shared().options.accessTokenTtlS});
   res.start(200);
   res.header("Cache-Control", "no-store");
@@ -134,6 +162,7 @@ void authorizationCodeGrant(Provider& p, http::Exchange& ex, const Client& clien
              out.scope = c.scope;
              out.sid = c.sessionId;
              out.nonce = c.nonce;
+             out.audience = c.audience;
              out.authTime = c.authTime;
              bool refresh = hasScope(c.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
              store::TokenKey accessKey, familyKey;
@@ -168,6 +197,7 @@ void refreshTokenGrant(Provider& p, http::Exchange& ex, const Client& client, co
     out.clientId = use.family.clientId;
     out.scope = use.family.scope;
     out.sid = use.family.sessionId;
+    out.audience = use.family.audience;
     out.authTime = use.family.authTime;
     issueOnOwner(owner, *client, out, false, now, nullptr, nullptr);
     if (use.rotatedTo) out.refreshToken = store::encodeToken(*use.rotatedTo);

@@ -51,6 +51,7 @@ void appendIdTokenClaims(std::string& out, const IdTokenInput& in) {
   str(out, "iss", in.issuer);
   str(out, "sub", in.user->userId);
   str(out, "aud", in.clientId);
+  str(out, "azp", in.clientId);
   num(out, "iat", in.now);
   num(out, "exp", in.now + in.ttl);
   num(out, "auth_time", in.authTime);

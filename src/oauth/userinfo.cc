@@ -2,8 +2,10 @@
 // for, as its scope allows. The token comes in `Authorization: Bearer` (RFC 6750 §2.1); it is
 // looked up on its owner shard. Every failure is 401 invalid_token with a WWW-Authenticate
 // challenge (RFC 6750 §3), and never says more than that.
+#include <algorithm>
 #include <string>
 
+#include "handoff/http/json.h"
 #include "handoff/oauth/provider.h"
 #include "handoff/oauth/token_response.h"
 
@@ -38,6 +40,34 @@ struct Found {
   std::string scope;
 };
 
+// A JWT access token (issued for an API audience) is valid here when this issuer signed it, it
+// has not expired, and its audience includes ISSUER/userinfo, as Auth0's are.
+Found checkJwtAccessToken(const Provider& p, std::string_view token, core::Arena& arena) {
+  Found f;
+  std::string claimsText;
+  if (!verifyJwt(p.keys(), token, claimsText)) return f;
+  const http::JsonValue* claims = nullptr;
+  if (http::parseJson(claimsText, arena, &claims) != http::JsonError::kNone || !claims->isObject()) return f;
+  const std::string_view* iss = claims->findString("iss");
+  const std::string_view* sub = claims->findString("sub");
+  const http::JsonValue* exp = claims->find("exp");
+  const http::JsonValue* aud = claims->find("aud");
+  int64_t expires = 0;
+  if (iss == nullptr || *iss != p.shared().issuer || sub == nullptr || exp == nullptr || !exp->asInt64(&expires) ||
+      expires <= Provider::unixNow() || aud == nullptr) {
+    return f;
+  }
+  std::string userinfoAudience = p.shared().issuer + "userinfo";
+  bool audienceOk = aud->isString() && aud->text == userinfoAudience;
+  for (const http::JsonValue& a : aud->array()) audienceOk = audienceOk || (a.isString() && a.text == userinfoAudience);
+  if (!audienceOk) return f;
+  const std::string_view* scope = claims->findString("scope");
+  f = {true, std::string(*sub), scope ? std::string(*scope) : std::string()};
+  return f;
+}
+
+void answerClaims(const Provider& p, http::Response& res, const Found& f);
+
 }  // namespace
 
 void Provider::serveUserinfo(void* self, http::Exchange& ex) {
@@ -45,6 +75,9 @@ void Provider::serveUserinfo(void* self, http::Exchange& ex) {
   std::string_view authorization = ex.request.header("authorization");
   std::string_view text = bearerToken(authorization);
   store::TokenId at;
+  if (std::count(text.begin(), text.end(), '.') == 2) {
+    return answerClaims(p, ex.response, checkJwtAccessToken(p, text, *ex.request.arena));
+  }
   if (!store::decodeToken(text, store::TokenKind::kAccessToken, static_cast<uint16_t>(p.shared_.shards->size()), &at)) {
     return invalidToken(ex.response, !authorization.empty());
   }
@@ -58,19 +91,22 @@ void Provider::serveUserinfo(void* self, http::Exchange& ex) {
         }
         return f;
       },
-      [&p, d = std::move(d)](Found f) mutable {
-        const User* user = f.ok ? p.shared_.tenant->userById(f.userId) : nullptr;
-        if (user != nullptr && user->blocked) user = nullptr;
-        d.complete([&](http::Response& res) {
-          if (user == nullptr) return invalidToken(res, true);
-          std::string body;
-          appendUserinfoClaims(body, *user, f.scope);
-          res.start(200);
-          res.header("Cache-Control", "no-store");
-          res.header("Pragma", "no-cache");
-          res.finish("application/json", body);
-        });
-      });
+      [&p, d = std::move(d)](Found f) mutable { d.complete([&](http::Response& res) { answerClaims(p, res, f); }); });
 }
+
+namespace {
+
+void answerClaims(const Provider& p, http::Response& res, const Found& f) {
+  const User* user = f.ok ? p.shared().tenant->userById(f.userId) : nullptr;
+  if (user == nullptr || user->blocked) return invalidToken(res, true);
+  std::string body;
+  appendUserinfoClaims(body, *user, f.scope);
+  res.start(200);
+  res.header("Cache-Control", "no-store");
+  res.header("Pragma", "no-cache");
+  res.finish("application/json", body);
+}
+
+}  // namespace
 
 }  // namespace handoff::oauth

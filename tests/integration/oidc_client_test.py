@@ -153,10 +153,32 @@ def test_code_is_single_use(base, ctx):
     raise AssertionError("a code worked twice")
 
 
+def test_api_audience_gives_a_jwt_access_token(base, ctx):
+    disc = ctx["disc"]
+    audience = base + "/api/v2/"
+    client = OAuth2Session("demo-web", "demo-web-secret", scope="openid email", redirect_uri=WEB_CALLBACK,
+                           code_challenge_method="S256")
+    verifier = generate_token(48)
+    url, _ = client.create_authorization_url(disc["authorization_endpoint"], code_verifier=verifier, nonce="n2",
+                                             audience=audience)
+    token = client.fetch_token(disc["token_endpoint"], authorization_response=browser_login(base, url),
+                               code_verifier=verifier)
+    keys = JsonWebKey.import_key_set(requests.get(disc["jwks_uri"]).json())
+    claims = jwt.decode(token["access_token"], keys)
+    claims.validate(leeway=5)
+    assert audience in claims["aud"] and disc["issuer"] + "userinfo" in claims["aud"], claims
+    assert claims["sub"] == "auth0|demo" and claims["azp"] == "demo-web"
+    info = client.get(disc["userinfo_endpoint"]).json()
+    assert info["sub"] == "auth0|demo", info
+    tampered = token["access_token"][:-4] + ("AAAA" if not token["access_token"].endswith("AAAA") else "BBBB")
+    r = requests.get(disc["userinfo_endpoint"], headers={"Authorization": "Bearer " + tampered})
+    assert r.status_code == 401 and "invalid_token" in r.headers.get("WWW-Authenticate", "")
+
+
 def main():
     handoffd = sys.argv[1]
     tests = [test_discovery, test_web_code_flow_with_pkce, test_native_rotation_and_reuse_detection,
-             test_revocation, test_code_is_single_use]
+             test_revocation, test_code_is_single_use, test_api_audience_gives_a_jwt_access_token]
     passed = failed = 0
     with tempfile.TemporaryDirectory() as data_dir:
         proc, base = start_server(handoffd, data_dir)
