@@ -45,7 +45,6 @@ void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location) 
       [key = session.key](Provider& owner) {
         std::optional<store::SessionRecord> ended = owner.store().endSession(key);
         // Families are issued on the shard of their session (ARCHITECTURE.md), so they are here.
-        if (ended) owner.store().revokeFamiliesOfSession(ended->sid);
         return ended.has_value();
       },
       [d = std::move(d), https, location = std::move(location)](bool) mutable {

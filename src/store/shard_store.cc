@@ -1,5 +1,8 @@
 #include "handoff/store/shard_store.h"
 
+#include <algorithm>
+#include <vector>
+
 namespace handoff::store {
 
 TokenId ShardStore::putCode(Random16 random, CodeRecord rec, uint64_t nowMs) {
@@ -56,6 +59,41 @@ const AccessRecord* ShardStore::findAccess(const TokenKey& key, uint64_t nowMs) 
 
 bool ShardStore::revokeAccess(const TokenKey& key) { return access_.erase(key); }
 
+TokenId ShardStore::putStt(Random16 random, SttRecord rec, uint64_t nowMs) {
+  TokenId id = makeTokenId(TokenKind::kSessionTransfer, shard_, random);
+  rec.mintedAtMs = nowMs;
+  rec.expiresAtMs = nowMs + limits_.sttTtlMs;
+  stts_.insert(id.key, std::move(rec));
+  sttExpiry_.push_back({nowMs + limits_.sttTtlMs, id.key});
+  return id;
+}
+
+ShardStore::SttUse ShardStore::takeStt(const TokenKey& key, uint64_t nowMs) {
+  SttUse out;
+  std::optional<SttRecord> rec = stts_.take(key);
+  if (!rec) return out;  // never minted, already used, or expired and reaped
+  out.record = std::move(*rec);
+  if (out.record.expiresAtMs <= nowMs) {
+    out.outcome = SttOutcome::kExpired;
+  } else if (!familyAlive(out.record.parentFamily)) {
+    out.outcome = SttOutcome::kParentRevoked;
+  } else {
+    out.outcome = SttOutcome::kOk;
+  }
+  return out;
+}
+
+bool ShardStore::familyAlive(const TokenKey& family) const {
+  const RefreshFamily* f = const_cast<TokenTable<RefreshFamily>&>(families_).find(family);
+  return f != nullptr && !f->revoked;
+}
+
+bool ShardStore::sessionExpired(const SessionRecord& s, uint64_t nowMs) const {
+  uint64_t idle = s.idleCapMs != 0 ? std::min(s.idleCapMs, limits_.sessionIdleMs) : limits_.sessionIdleMs;
+  uint64_t absoluteEnd = s.absoluteCapMs != 0 ? std::min(s.expiresAtMs, s.createdAtMs + s.absoluteCapMs) : s.expiresAtMs;
+  return absoluteEnd <= nowMs || s.lastSeenAtMs + idle <= nowMs;
+}
+
 TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowMs) {
   TokenId id = makeTokenId(TokenKind::kSession, shard_, random);
   rec.createdAtMs = nowMs;
@@ -68,15 +106,19 @@ TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowM
 SessionRecord* ShardStore::findSession(const TokenKey& key, uint64_t nowMs) {
   SessionRecord* s = sessions_.find(key);
   if (s == nullptr) return nullptr;
-  if (s->expiresAtMs <= nowMs || s->lastSeenAtMs + limits_.sessionIdleMs <= nowMs) {
-    sessions_.erase(key);
+  if (sessionExpired(*s, nowMs)) {
+    endSession(key);  // expiry ends it like a logout: its online refresh tokens go too
     return nullptr;
   }
   s->lastSeenAtMs = nowMs;
   return s;
 }
 
-std::optional<SessionRecord> ShardStore::endSession(const TokenKey& key) { return sessions_.take(key); }
+std::optional<SessionRecord> ShardStore::endSession(const TokenKey& key) {
+  std::optional<SessionRecord> s = sessions_.take(key);
+  if (s) revokeFamiliesOfSession(s->sid);
+  return s;
+}
 
 TokenId ShardStore::issueRefresh(Random16 random, RefreshFamily family, uint64_t nowMs) {
   TokenId id = makeTokenId(TokenKind::kRefreshToken, shard_, random);
@@ -107,7 +149,7 @@ ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_v
     bool isCurrent = key == fam->current;
     bool withinLeeway = key == fam->previous && nowMs <= fam->rotatedAtMs + leewayMs;
     if (!isCurrent && !withinLeeway) {
-      fam->revoked = true;  // reuse of a rotated-out token: the whole family goes
+      revokeFamily(*fam, ref->family);  // reuse of a rotated-out token: the whole family goes
       out.outcome = RefreshOutcome::kReuse;
       return out;
     }
@@ -127,19 +169,38 @@ bool ShardStore::revokeRefresh(const TokenKey& key, std::string_view clientId) {
   const FamilyRef* ref = refreshTokens_.find(key);
   RefreshFamily* fam = ref != nullptr ? families_.find(ref->family) : nullptr;
   if (fam == nullptr || fam->clientId != clientId || fam->revoked) return false;
-  fam->revoked = true;
+  revokeFamily(*fam, ref->family);
   return true;
 }
 
-size_t ShardStore::revokeFamiliesOfSession(std::string_view sid) {
+size_t ShardStore::revokeFamiliesOfSession(std::string_view sid, bool all) {
+  if (sid.empty()) return 0;
   size_t n = 0;
   families_.forEach([&](const TokenKey&, RefreshFamily& f) {
-    if (!f.revoked && f.sessionId == sid) {
+    if (!f.revoked && f.sessionId == sid && (all || f.online)) {
       f.revoked = true;
       ++n;
     }
   });
   return n;
+}
+
+void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) {
+  family.revoked = true;
+  lastCascade_ = {};
+  // Unredeemed STTs of this family now fail at redemption ("parent refresh token not found").
+  // Sessions born from them go too when the minting client asked for the cascade, with every
+  // refresh token issued in them, online or not (SPEC.md §5).
+  std::vector<TokenKey> born;
+  sessions_.forEach([&](const TokenKey& k, const SessionRecord& s) {
+    if (s.bornFromSessionTransfer && s.cascade && s.parentFamily == familyKey) born.push_back(k);
+  });
+  for (const TokenKey& k : born) {
+    std::optional<SessionRecord> s = sessions_.take(k);
+    if (!s) continue;
+    ++lastCascade_.sessions;
+    lastCascade_.families += revokeFamiliesOfSession(s->sid, true);
+  }
 }
 
 void ShardStore::reap(uint64_t nowMs) {
@@ -155,9 +216,17 @@ void ShardStore::reap(uint64_t nowMs) {
     const AccessRecord* a = access_.find(key);
     if (a != nullptr && a->expiresAtMs <= nowMs) access_.erase(key);
   }
-  sessions_.eraseIf([nowMs, this](const TokenKey&, const SessionRecord& s) {
-    return s.expiresAtMs <= nowMs || s.lastSeenAtMs + limits_.sessionIdleMs <= nowMs;
+  while (!sttExpiry_.empty() && sttExpiry_.front().atMs <= nowMs) {
+    const TokenKey key = sttExpiry_.front().key;
+    sttExpiry_.pop_front();
+    const SttRecord* t = stts_.find(key);
+    if (t != nullptr && t->expiresAtMs <= nowMs) stts_.erase(key);
+  }
+  std::vector<TokenKey> expired;
+  sessions_.forEach([&](const TokenKey& k, const SessionRecord& s) {
+    if (sessionExpired(s, nowMs)) expired.push_back(k);
   });
+  for (const TokenKey& k : expired) endSession(k);
   // A revoked family answers "revoked" for as long as its tokens are indexed; dropping both
   // turns that answer into "unknown", which the token endpoint answers identically.
   families_.eraseIf([](const TokenKey&, const RefreshFamily& f) { return f.revoked; });

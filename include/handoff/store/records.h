@@ -50,6 +50,28 @@ struct AccessRecord {
 
 enum class CodeOutcome : uint8_t { kOk, kUnknown, kReplayed };
 
+// A session transfer token (SPEC.md §2): minted from a native refresh token, redeemed once by a
+// browser at /authorize. It lives on the shard of its parent family, and so does the web session
+// it creates, so a cascade from the family never leaves the shard.
+struct SttRecord {
+  std::string userId;
+  std::string clientId;        // the minting (native) client
+  std::string scope;           // of the parent grant (informational)
+  std::string organization;
+  std::string ip;              // the minting request's client IP, normalised (no ::ffff:)
+  uint32_t asn = 0;            // 0: unknown
+  std::string country;
+  std::string userAgent;
+  TokenKey parentFamily;       // on this shard
+  int64_t authTime = 0;        // of the parent grant
+  int64_t mintedAt = 0;        // seconds since the epoch
+  uint64_t mintedAtMs = 0;     // monotonic
+  uint64_t expiresAtMs = 0;
+  bool cascade = true;         // the minting client's enforce_cascade_revocation
+};
+
+enum class SttOutcome : uint8_t { kOk, kNotFound, kExpired, kParentRevoked };
+
 // A browser session (the SSO cookie points at it).
 struct SessionRecord {
   std::string userId;
@@ -59,6 +81,10 @@ struct SessionRecord {
   uint64_t lastSeenAtMs = 0;
   uint64_t expiresAtMs = 0;
   bool bornFromSessionTransfer = false;
+  TokenKey parentFamily;      // born from an STT: the native family it descends from
+  bool cascade = false;       // revoke this session when that family is revoked
+  uint64_t absoluteCapMs = 0; // policy caps for STT-born sessions (0: none)
+  uint64_t idleCapMs = 0;
 };
 
 // A refresh-token family: one grant, whose token rotates. The family id is the key of the
@@ -76,7 +102,8 @@ struct RefreshFamily {
   uint64_t rotatedAtMs = 0;
   bool rotating = false;
   bool revoked = false;
-  bool bornFromSessionTransfer = false;
+  bool bornFromSessionTransfer = false;  // may not mint session transfer tokens (no nesting)
+  bool online = false;                   // revoked when its session ends (enforce_online_refresh_tokens)
 };
 
 enum class RefreshOutcome : uint8_t {

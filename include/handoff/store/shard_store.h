@@ -15,6 +15,7 @@ namespace handoff::store {
 struct StoreLimits {
   uint64_t codeTtlMs = 60'000;                     // SECURITY.md: codes live at most 60 s
   uint64_t accessTtlMs = 86'400'000;               // opaque access tokens (Auth0: 24 h)
+  uint64_t sttTtlMs = 60'000;                      // session transfer tokens (SPEC.md §2)
   uint64_t sessionIdleMs = 3ull * 24 * 3600 * 1000;
   uint64_t sessionAbsoluteMs = 7ull * 24 * 3600 * 1000;
 };
@@ -47,10 +48,22 @@ class ShardStore {
   const AccessRecord* findAccess(const TokenKey& key, uint64_t nowMs);
   bool revokeAccess(const TokenKey& key);
 
+  // ── session transfer tokens ──
+  TokenId putStt(Random16 random, SttRecord rec, uint64_t nowMs);
+  struct SttUse {
+    SttOutcome outcome = SttOutcome::kNotFound;
+    SttRecord record;  // for every outcome but kNotFound (the caller logs what it can)
+  };
+  // Consumes the token on its first presentation, whatever the outcome; then checks expiry and
+  // that the parent family is still alive.
+  SttUse takeStt(const TokenKey& key, uint64_t nowMs);
+  bool familyAlive(const TokenKey& family) const;
+
   // ── browser sessions ──
   TokenId putSession(Random16 random, SessionRecord rec, uint64_t nowMs);
   // The live session, its idle timer restarted; nullptr when unknown, ended or expired.
   SessionRecord* findSession(const TokenKey& key, uint64_t nowMs);
+  // Ends the session and revokes its online refresh families (SPEC.md §5).
   std::optional<SessionRecord> endSession(const TokenKey& key);
 
   // ── refresh-token families ──
@@ -66,13 +79,20 @@ class ShardStore {
   // again); later, it is reuse and revokes the whole family.
   RefreshUse useRefresh(const TokenKey& key, std::string_view clientId, Random16 random, uint64_t leewayMs,
                         uint64_t nowMs);
-  // RFC 7009: revokes the family of this token if it belongs to `clientId`. True if a family
-  // was revoked now (false for unknown tokens and other clients' tokens: the caller answers 200
-  // either way, as the RFC says).
+  // RFC 7009: revokes the family of this token if it belongs to `clientId`, with its cascade.
+  // True if a family was revoked now (false for unknown tokens and other clients' tokens: the
+  // caller answers 200 either way, as the RFC says).
   bool revokeRefresh(const TokenKey& key, std::string_view clientId);
-  // Revokes every family issued in the session with this sid (online refresh tokens); returns
-  // how many.
-  size_t revokeFamiliesOfSession(std::string_view sid);
+  // Revokes the families issued in the session with this sid; only the online ones unless
+  // `all`. Returns how many.
+  size_t revokeFamiliesOfSession(std::string_view sid, bool all = false);
+
+  // What revoking a family set off (for events and metrics).
+  struct Cascade {
+    size_t sessions = 0;
+    size_t families = 0;
+  };
+  const Cascade& lastCascade() const { return lastCascade_; }
 
   // Drops expired codes and sessions, and the tokens of revoked families.
   void reap(uint64_t nowMs);
@@ -81,6 +101,7 @@ class ShardStore {
   size_t sessions() const { return sessions_.size(); }
   size_t families() const { return families_.size(); }
   size_t accessTokens() const { return access_.size(); }
+  size_t sessionTransferTokens() const { return stts_.size(); }
 
  private:
   struct FamilyRef {
@@ -95,6 +116,14 @@ class ShardStore {
   StoreLimits limits_;
   TokenTable<CodeRecord> codes_{256};
   std::deque<Expiry> codeExpiry_;  // codes share one TTL: insertion order is expiry order
+  // Revokes a family and, when it is the parent of STT-born sessions with cascade on, ends them
+  // and revokes every family issued in them (SPEC.md §5).
+  void revokeFamily(RefreshFamily& family, const TokenKey& familyKey);
+  bool sessionExpired(const SessionRecord& s, uint64_t nowMs) const;
+
+  TokenTable<SttRecord> stts_{256};
+  std::deque<Expiry> sttExpiry_;
+  Cascade lastCascade_;
   TokenTable<AccessRecord> access_{256};
   std::deque<Expiry> accessExpiry_;  // one TTL too
   TokenTable<SessionRecord> sessions_{256};

@@ -214,17 +214,133 @@ TEST(ShardStoreRefresh, RevocationHoldsAndIsReaped) {
   EXPECT_EQ(s.useRefresh(rt.key, "native", nb2, 0, 3).outcome, RefreshOutcome::kUnknown);
 }
 
-TEST(ShardStoreRefresh, EndingASessionRevokesItsFamiliesOnly) {
+TEST(ShardStoreRefresh, EndingASessionRevokesItsOnlineFamiliesOnly) {
   ShardStore s(0);
   Rand r;
-  auto b1 = r.next(), b2 = r.next();
-  TokenId inSession = s.issueRefresh(b1, family("web", false, "sidA"), 0);
-  TokenId other = s.issueRefresh(b2, family("web", false, "sidB"), 0);
-  EXPECT_EQ(s.revokeFamiliesOfSession("sidA"), 1u);
-  auto nb = r.next();
-  EXPECT_EQ(s.useRefresh(inSession.key, "web", nb, 0, 1).outcome, RefreshOutcome::kRevoked);
-  auto nb2 = r.next();
-  EXPECT_EQ(s.useRefresh(other.key, "web", nb2, 0, 1).outcome, RefreshOutcome::kOk);
+  auto sb = r.next(), b1 = r.next(), b2 = r.next(), b3 = r.next();
+  TokenId session = s.putSession(sb, SessionRecord{.userId = "u", .sid = "sidA"}, 0);
+  RefreshFamily online = family("web", false, "sidA");
+  online.online = true;
+  TokenId inSessionOnline = s.issueRefresh(b1, online, 0);
+  TokenId inSessionOffline = s.issueRefresh(b2, family("web", false, "sidA"), 0);
+  TokenId otherSession = s.issueRefresh(b3, [] { auto f = family("web", false, "sidB"); f.online = true; return f; }(), 0);
+  ASSERT_TRUE(s.endSession(session.key).has_value());
+  auto n1 = r.next(), n2 = r.next(), n3 = r.next();
+  EXPECT_EQ(s.useRefresh(inSessionOnline.key, "web", n1, 0, 1).outcome, RefreshOutcome::kRevoked);
+  EXPECT_EQ(s.useRefresh(inSessionOffline.key, "web", n2, 0, 1).outcome, RefreshOutcome::kOk)
+      << "a refresh token of a regular session outlives a logout, as at Auth0";
+  EXPECT_EQ(s.useRefresh(otherSession.key, "web", n3, 0, 1).outcome, RefreshOutcome::kOk);
+}
+
+// ── session transfer ────────────────────────────────────────────────────────────────────────
+
+struct Transfer {
+  ShardStore s{0};
+  Rand r;
+  TokenId parent;
+  TokenId stt;
+  Transfer(bool cascade = true) {
+    auto pb = r.next(), tb = r.next();
+    parent = s.issueRefresh(pb, family("native", true, ""), 0);
+    SttRecord rec;
+    rec.userId = "auth0|demo";
+    rec.clientId = "native";
+    rec.ip = "127.0.0.1";
+    rec.parentFamily = parent.key;
+    rec.cascade = cascade;
+    stt = s.putStt(tb, rec, 1000);
+  }
+  // Redeems the STT into a web session with one online web refresh family in it.
+  std::pair<TokenId, TokenId> redeem(uint64_t now = 2000) {
+    auto use = s.takeStt(stt.key, now);
+    EXPECT_EQ(use.outcome, SttOutcome::kOk);
+    SessionRecord web;
+    web.userId = use.record.userId;
+    web.sid = "web-sid";
+    web.bornFromSessionTransfer = true;
+    web.parentFamily = use.record.parentFamily;
+    web.cascade = use.record.cascade;
+    auto sb = r.next(), fb = r.next();
+    TokenId session = s.putSession(sb, web, now);
+    RefreshFamily wf = family("web", false, "web-sid");
+    wf.bornFromSessionTransfer = true;
+    TokenId webRt = s.issueRefresh(fb, wf, now);
+    return {session, webRt};
+  }
+};
+
+TEST(ShardStoreTransfer, SingleUseWhateverTheOutcome) {
+  Transfer t;
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 2000).outcome, SttOutcome::kOk);
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 2001).outcome, SttOutcome::kNotFound);
+}
+
+TEST(ShardStoreTransfer, ExpiresAfterSixtySeconds) {
+  Transfer t;
+  auto use = t.s.takeStt(t.stt.key, 61'000);
+  EXPECT_EQ(use.outcome, SttOutcome::kExpired);
+  EXPECT_EQ(use.record.userId, "auth0|demo") << "the record still describes the token for the event";
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 61'001).outcome, SttOutcome::kNotFound);
+}
+
+TEST(ShardStoreTransfer, IsReapedAfterExpiry) {
+  Transfer t;
+  t.s.reap(61'000);
+  EXPECT_EQ(t.s.sessionTransferTokens(), 0u);
+}
+
+TEST(ShardStoreTransfer, ParentRevokedBeforeRedemptionFailsEvenWithoutCascade) {
+  Transfer t(false);
+  ASSERT_TRUE(t.s.revokeRefresh(t.parent.key, "native"));
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 2000).outcome, SttOutcome::kParentRevoked);
+}
+
+TEST(ShardStoreTransfer, CascadeEndsBornSessionsAndTheirRefreshTokens) {
+  Transfer t(true);
+  auto [session, webRt] = t.redeem();
+  ASSERT_TRUE(t.s.revokeRefresh(t.parent.key, "native"));
+  EXPECT_EQ(t.s.lastCascade().sessions, 1u);
+  EXPECT_EQ(t.s.lastCascade().families, 1u);
+  EXPECT_EQ(t.s.findSession(session.key, 3000), nullptr);
+  auto nb = t.r.next();
+  EXPECT_EQ(t.s.useRefresh(webRt.key, "web", nb, 0, 3000).outcome, RefreshOutcome::kRevoked);
+}
+
+TEST(ShardStoreTransfer, CascadeOffLeavesBornSessionsAlive) {
+  Transfer t(false);
+  auto [session, webRt] = t.redeem();
+  ASSERT_TRUE(t.s.revokeRefresh(t.parent.key, "native"));
+  EXPECT_EQ(t.s.lastCascade().sessions, 0u);
+  EXPECT_NE(t.s.findSession(session.key, 3000), nullptr);
+  auto nb = t.r.next();
+  EXPECT_EQ(t.s.useRefresh(webRt.key, "web", nb, 0, 3000).outcome, RefreshOutcome::kOk);
+}
+
+TEST(ShardStoreTransfer, ReuseDetectionOnTheParentCascadesToo) {
+  Transfer t(true);
+  auto [session, webRt] = t.redeem();
+  auto n1 = t.r.next(), n2 = t.r.next();
+  ASSERT_EQ(t.s.useRefresh(t.parent.key, "native", n1, 0, 2500).outcome, RefreshOutcome::kOk);  // rotates
+  EXPECT_EQ(t.s.useRefresh(t.parent.key, "native", n2, 0, 2600).outcome, RefreshOutcome::kReuse);
+  EXPECT_EQ(t.s.findSession(session.key, 2700), nullptr);
+}
+
+TEST(ShardStoreTransfer, PolicyCapsShortenBornSessions) {
+  Transfer t;
+  auto use = t.s.takeStt(t.stt.key, 2000);
+  SessionRecord web;
+  web.userId = "u";
+  web.bornFromSessionTransfer = true;
+  web.absoluteCapMs = 10'000;
+  web.idleCapMs = 4'000;
+  auto sb = t.r.next();
+  TokenId session = t.s.putSession(sb, web, 2000);
+  EXPECT_NE(t.s.findSession(session.key, 5'000), nullptr);
+  EXPECT_NE(t.s.findSession(session.key, 8'500), nullptr);
+  EXPECT_EQ(t.s.findSession(session.key, 12'000), nullptr) << "absolute cap";
+  auto sb2 = t.r.next();
+  TokenId idle = t.s.putSession(sb2, web, 2000);
+  EXPECT_EQ(t.s.findSession(idle.key, 6'000), nullptr) << "idle cap";
 }
 
 }  // namespace
