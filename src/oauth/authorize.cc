@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "handoff/oauth/authorize_reply.h"
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/pages.h"
 #include "handoff/oauth/provider.h"
@@ -20,14 +21,6 @@ namespace handoff::oauth {
 namespace {
 
 using store::TokenKind;
-
-enum class ResponseMode : uint8_t { kQuery, kFormPost };
-
-// An error the application receives at its redirect_uri (RFC 6749 §4.1.2.1).
-struct AuthzError {
-  std::string_view error;
-  std::string_view description;
-};
 
 constexpr AuthzError kMalformed{"invalid_request", "a parameter is repeated or malformed"};
 constexpr AuthzError kNoResponseType{"invalid_request", "missing response_type"};
@@ -42,51 +35,6 @@ constexpr AuthzError kPkceRequired{"invalid_request", "a public client must send
 constexpr AuthzError kPromptNone{"invalid_request", "prompt=none cannot be combined with other values"};
 constexpr AuthzError kMaxAge{"invalid_request", "max_age must be a non-negative integer"};
 constexpr AuthzError kAudience{"access_denied", "Service not found"};
-constexpr AuthzError kLoginRequired{"login_required", "Login required"};
-
-// Where and how the answer goes, once client_id and redirect_uri are validated.
-struct Reply {
-  std::string redirectUri;
-  std::string state;
-  ResponseMode mode = ResponseMode::kQuery;
-};
-
-// Sends the authorization response: `fields`, then state (when the request had one) and iss.
-void respond(const Provider& p, http::Response& res, const Reply& r, std::initializer_list<http::Param> fields) {
-  std::vector<http::Param> all(fields);
-  if (!r.state.empty()) all.push_back({"state", r.state});
-  all.push_back({"iss", p.shared().issuer});
-  if (r.mode == ResponseMode::kFormPost) return sendFormPost(res, r.redirectUri, all);
-  std::string location = r.redirectUri;
-  char last = location.back();  // callbacks are absolute URLs: never empty
-  if (last != '?' && last != '&') location.push_back(location.find('?') == std::string::npos ? '?' : '&');
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (i > 0) location.push_back('&');
-    http::appendUrlEncoded(location, all[i].name);
-    location.push_back('=');
-    http::appendUrlEncoded(location, all[i].value);
-  }
-  res.start(302);
-  res.header("Location", location);
-  res.header("Cache-Control", "no-store");
-  res.header("Referrer-Policy", "no-referrer");
-  res.finish("", "");
-}
-
-void respondError(const Provider& p, http::Response& res, const Reply& r, const AuthzError& e) {
-  respond(p, res, r, {{"error", e.error}, {"error_description", e.description}});
-}
-
-// To the hosted login page, which keeps the whole request and comes back here after the login.
-void toLoginPage(http::Response& res, std::string_view query) {
-  std::string location = "/u/login?";
-  location.append(query);  // the request target's own bytes: no CR, LF or space can be in them
-  res.start(302);
-  res.header("Location", location);
-  res.header("Cache-Control", "no-store");
-  res.header("Referrer-Policy", "no-referrer");
-  res.finish("", "");
-}
 
 // The decoded value of `name` when it occurs exactly once in `query`; for a query that failed to
 // decode as a whole (a repeated or malformed parameter), to find out whether the error can still
@@ -183,6 +131,45 @@ bool isProbe(const http::Request& req) {
 }
 
 }  // namespace
+
+void respond(const Provider& p, http::Response& res, const Reply& r, std::initializer_list<http::Param> fields,
+             std::span<const http::Header> extra) {
+  std::vector<http::Param> all(fields);
+  if (!r.state.empty()) all.push_back({"state", r.state});
+  all.push_back({"iss", p.shared().issuer});
+  if (r.mode == ResponseMode::kFormPost) return sendFormPost(res, r.redirectUri, all, extra);
+  std::string location = r.redirectUri;
+  char last = location.back();  // callbacks are absolute URLs: never empty
+  if (last != '?' && last != '&') location.push_back(location.find('?') == std::string::npos ? '?' : '&');
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) location.push_back('&');
+    http::appendUrlEncoded(location, all[i].name);
+    location.push_back('=');
+    http::appendUrlEncoded(location, all[i].value);
+  }
+  res.start(302);
+  res.header("Location", location);
+  res.header("Cache-Control", "no-store");
+  res.header("Referrer-Policy", "no-referrer");
+  for (const http::Header& h : extra) res.header(h.name, h.value);
+  res.finish("", "");
+}
+
+void respondError(const Provider& p, http::Response& res, const Reply& r, const AuthzError& e,
+                  std::span<const http::Header> extra) {
+  respond(p, res, r, {{"error", e.error}, {"error_description", e.description}}, extra);
+}
+
+void toLoginPage(http::Response& res, std::string_view query, std::span<const http::Header> extra) {
+  std::string location = "/u/login?";
+  location.append(query);  // the request target's own bytes: no CR, LF or space can be in them
+  res.start(302);
+  res.header("Location", location);
+  res.header("Cache-Control", "no-store");
+  res.header("Referrer-Policy", "no-referrer");
+  for (const http::Header& h : extra) res.header(h.name, h.value);
+  res.finish("", "");
+}
 
 void Provider::serveAuthorize(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);

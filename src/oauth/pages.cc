@@ -87,7 +87,8 @@ void sendErrorPage(http::Response& res, int status, std::string_view error, std:
   finishPage(res, "Error", body);
 }
 
-void sendFormPost(http::Response& res, std::string_view action, std::span<const http::Param> fields) {
+void sendFormPost(http::Response& res, std::string_view action, std::span<const http::Param> fields,
+                  std::span<const http::Header> extra) {
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Submit This Form</title>"
                      "</head><body><form method=\"post\" action=\"";
   appendHtmlEscaped(html, action);
@@ -104,6 +105,7 @@ void sendFormPost(http::Response& res, std::string_view action, std::span<const 
   res.start(200);
   res.header("Content-Security-Policy", formPostCsp());
   commonHeaders(res);
+  for (const http::Header& h : extra) res.header(h.name, h.value);
   res.finish("text/html; charset=utf-8", html);
 }
 

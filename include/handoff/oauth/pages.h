@@ -38,7 +38,9 @@ void sendErrorPage(http::Response& res, int status, std::string_view error, std:
 // The OAuth 2.0 Form Post Response Mode page: 200, a form posting `fields` to `action` and a
 // script that submits it (allowed by its hash in the page's CSP; a button for browsers without
 // scripts). Cache-Control no-store like every page.
-void sendFormPost(http::Response& res, std::string_view action, std::span<const http::Param> fields);
+// `extra` headers (Set-Cookie) go out with the page.
+void sendFormPost(http::Response& res, std::string_view action, std::span<const http::Param> fields,
+                  std::span<const http::Header> extra = {});
 
 // The value of the first cookie called `name` in the request's Cookie headers; empty if none.
 std::string_view findCookie(const http::Request& req, std::string_view name);
