@@ -131,12 +131,20 @@ TokenId ShardStore::issueRefresh(Random16 random, RefreshFamily family, uint64_t
   return id;
 }
 
+const RefreshFamily* ShardStore::familyOf(const TokenKey& token, TokenKey* familyKey) {
+  const FamilyRef* ref = refreshTokens_.find(token);
+  if (ref == nullptr) return nullptr;
+  if (familyKey != nullptr) *familyKey = ref->family;
+  return families_.find(ref->family);
+}
+
 ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_view clientId, Random16 random,
                                               uint64_t leewayMs, uint64_t nowMs) {
   RefreshUse out;
   const FamilyRef* ref = refreshTokens_.find(key);
   RefreshFamily* fam = ref != nullptr ? families_.find(ref->family) : nullptr;
   if (fam == nullptr) return out;  // kUnknown
+  const TokenKey familyKey = ref->family;  // `ref` dies if the index grows below
   if (fam->clientId != clientId) {
     out.outcome = RefreshOutcome::kWrongClient;
     return out;
@@ -149,12 +157,12 @@ ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_v
     bool isCurrent = key == fam->current;
     bool withinLeeway = key == fam->previous && nowMs <= fam->rotatedAtMs + leewayMs;
     if (!isCurrent && !withinLeeway) {
-      revokeFamily(*fam, ref->family);  // reuse of a rotated-out token: the whole family goes
+      revokeFamily(*fam, familyKey);  // reuse of a rotated-out token: the whole family goes
       out.outcome = RefreshOutcome::kReuse;
       return out;
     }
     TokenId next = makeTokenId(TokenKind::kRefreshToken, shard_, random);
-    if (!refreshTokens_.insert(next.key, {ref->family})) return out;  // 2^-128: treat as unknown
+    if (!refreshTokens_.insert(next.key, {familyKey})) return out;  // 2^-128: treat as unknown
     if (isCurrent) fam->previous = fam->current;  // within the leeway `previous` stays the same
     fam->current = next.key;
     fam->rotatedAtMs = nowMs;
@@ -162,6 +170,7 @@ ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_v
   }
   out.outcome = RefreshOutcome::kOk;
   out.family = *fam;
+  out.familyKey = familyKey;
   return out;
 }
 

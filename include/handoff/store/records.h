@@ -38,6 +38,8 @@ struct CodeRecord {
   bool used = false;
   TokenKey issuedAccess;
   TokenKey issuedFamily;
+  bool bornFromSessionTransfer = false;  // its session came from an STT (no nesting, online RTs)
+  bool onlineRefreshTokens = false;      // the web client's enforce_online_refresh_tokens
 };
 
 // An opaque access token (for /userinfo).

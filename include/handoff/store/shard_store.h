@@ -69,9 +69,13 @@ class ShardStore {
   // ── refresh-token families ──
   TokenId issueRefresh(Random16 random, RefreshFamily family, uint64_t nowMs);
 
+  // The family a refresh token belongs to, without using the token; nullptr when unknown.
+  const RefreshFamily* familyOf(const TokenKey& token, TokenKey* familyKey = nullptr);
+
   struct RefreshUse {
     RefreshOutcome outcome = RefreshOutcome::kUnknown;
     RefreshFamily family;              // a copy, for the token response (kOk)
+    TokenKey familyKey;
     std::optional<TokenId> rotatedTo;  // the new refresh token, when the family rotates
   };
   // Presents a refresh token on behalf of `clientId`. `random` is used only if a rotation

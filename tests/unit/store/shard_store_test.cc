@@ -176,6 +176,29 @@ TEST(ShardStoreRefresh, LeewayAcceptsTheRotatedOutTokenBriefly) {
   EXPECT_EQ(s.useRefresh(u1.rotatedTo->key, "native", nb3, 5000, 4100).outcome, RefreshOutcome::kReuse);
 }
 
+TEST(ShardStoreRefresh, RotatesThroughIndexGrowth) {
+  // Each rotation adds an index entry; a thousand of them grow the index several times over
+  // while the family is being updated.
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId first = s.issueRefresh(b, family("native", true), 0);
+  TokenId cur = first;
+  for (int i = 0; i < 1000; ++i) {
+    std::array<uint8_t, 16> nb{};
+    for (size_t j = 0; j < 16; ++j) nb[j] = static_cast<uint8_t>((i * 131 + j * 17 + (i >> 8) * 7) & 0xFF);
+    nb[0] = static_cast<uint8_t>(i);
+    nb[1] = static_cast<uint8_t>(i >> 8);
+    auto use = s.useRefresh(cur.key, "native", nb, 0, 10 + i);
+    ASSERT_EQ(use.outcome, RefreshOutcome::kOk) << i;
+    ASSERT_TRUE(use.rotatedTo.has_value());
+    EXPECT_EQ(use.familyKey, first.key);
+    cur = *use.rotatedTo;
+  }
+  auto nb = r.next();
+  EXPECT_EQ(s.useRefresh(first.key, "native", nb, 0, 5000).outcome, RefreshOutcome::kReuse);
+}
+
 TEST(ShardStoreRefresh, LeewayEnds) {
   ShardStore s(0);
   Rand r;
