@@ -212,6 +212,15 @@ void readUser(Reader& r, const toml::table& t, const std::string& prefix, UserCo
   if (!r.failed() && (u.userId.empty() || u.email.empty())) r.fail(t, prefix, "user_id and email are required");
 }
 
+void readEvents(Reader& r, const toml::table& t, EventsConfig& e) {
+  r.each(t, "events", [&](const std::string& k, const toml::node& v, const std::string& key) {
+    if (k == "ring_capacity") r.unsignedInt(v, key, e.ringCapacity, 16, 1000000);
+    else if (k == "sink") r.str(v, key, e.sink);
+    else return false;
+    return true;
+  });
+}
+
 template <class T, class F>
 void readArrayOfTables(Reader& r, const toml::node& v, const std::string& key, std::vector<T>& out, F&& readOne) {
   const toml::array* a = v.as_array();
@@ -239,12 +248,13 @@ core::Result<Config> loadConfigFile(const std::string& path) {
   c.sourceFile = path;
   Reader r(path);
   r.each(parsed, "", [&](const std::string& k, const toml::node& v, const std::string& key) {
-    if (k == "server" || k == "limits" || k == "tenant" || k == "geo") {
+    if (k == "server" || k == "limits" || k == "tenant" || k == "geo" || k == "events") {
       const toml::table* t = r.table(v, key);
       if (t == nullptr) return true;
       if (k == "server") readServer(r, *t, c);
       else if (k == "limits") readLimits(r, *t, c.limits);
       else if (k == "tenant") readTenant(r, *t, c.tenant);
+      else if (k == "events") readEvents(r, *t, c.events);
       else r.each(*t, "geo", [&](const std::string& k2, const toml::node& v2, const std::string& key2) {
         if (k2 != "asn") return false;
         r.str(v2, key2, c.geoAsn);

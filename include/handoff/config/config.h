@@ -6,6 +6,7 @@
 // client's `session_transfer`, whose unknown keys are kept and returned as Auth0 does.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -63,6 +64,12 @@ struct TenantConfig {
   std::string signingAlg = "RS256";  // "RS256" | "ES256" | "EdDSA"
 };
 
+// [events]: the tenant log (SPEC.md §7).
+struct EventsConfig {
+  size_t ringCapacity = 10000;  // events kept in memory per shard, for GET /api/v2/logs
+  std::string sink;             // a JSON-lines file the events are appended to; empty: none
+};
+
 struct Config {
   std::string sourceFile;  // empty for the demo tenant
   std::vector<std::string> listen{"127.0.0.1:8080"};
@@ -75,6 +82,7 @@ struct Config {
   TenantConfig tenant;
   std::vector<ClientConfig> clients;
   std::vector<UserConfig> users;
+  EventsConfig events;
   bool demo = false;
 };
 

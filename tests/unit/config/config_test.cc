@@ -158,6 +158,26 @@ TEST(ConfigFile, MissingFileIsAnError) {
   EXPECT_FALSE(c.ok());
 }
 
+TEST(ConfigFile, EventsSectionSetsRingCapacityAndSink) {
+  Config defaults;
+  EXPECT_EQ(defaults.events.ringCapacity, 10000u);
+  EXPECT_EQ(defaults.events.sink, "");
+  std::string path = writeTemp("[events]\nring_capacity = 64\nsink = \"/tmp/handoff-events.jsonl\"\n");
+  auto c = loadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->events.ringCapacity, 64u);
+  EXPECT_EQ(c->events.sink, "/tmp/handoff-events.jsonl");
+  unlink(path.c_str());
+}
+
+TEST(ConfigFile, EventsSectionIsStrict) {
+  expectError("[events]\nring_capacity = 15\n", ":2: events.ring_capacity: out of range [16, 1000000]");
+  expectError("[events]\nring_capacity = 1000001\n", "events.ring_capacity: out of range");
+  expectError("[events]\nsink = 3\n", ":2: events.sink: expected a string");
+  expectError("[events]\nsink = \"x\"\nsinc = \"y\"\n", ":3: events.sinc: unknown key");
+  expectError("events = 3\n", "events: expected a table");
+}
+
 TEST(CommandLine, FlagsOverrideTheFile) {
   std::string path = writeTemp("[server]\nlisten = [\"127.0.0.1:1\"]\nthreads = 2\n");
   std::string cfg = "--config", listen = "--listen", l1 = "127.0.0.1:0", l2 = "[::1]:0", th = "--threads", four = "4";
