@@ -50,6 +50,22 @@ void metrics(void* ctx, http::Exchange& ex) {
   ex.response.finish("text/plain; version=0.0.4", body);
 }
 
+// The hosts that name this tenant: its domain and custom domains, or on the demo tenant
+// 127.0.0.1:PORT and localhost:PORT of the first listener (SPEC.md §8).
+std::vector<std::string> tenantDomains(const config::Config& c, const net::SocketAddress& first) {
+  std::vector<std::string> out;
+  if (!c.tenant.domain.empty()) {
+    out.push_back(c.tenant.domain);
+    out.insert(out.end(), c.tenant.customDomains.begin(), c.tenant.customDomains.end());
+    return out;
+  }
+  std::string port = std::to_string(first.port());
+  out.push_back(first.toString());
+  out.push_back("127.0.0.1:" + port);
+  out.push_back("localhost:" + port);
+  return out;
+}
+
 }  // namespace
 
 Node::Node(config::Config config) : config_(std::move(config)) {}
@@ -93,6 +109,7 @@ core::Status Node::start() {
   provider_.tenant = std::move(tenant).value();
   provider_.issuer = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
   provider_.managementAudience = provider_.issuer + "api/v2/";
+  provider_.domains = tenantDomains(config_, listeners_.front().bound);
   provider_.shards = shards_.get();
   for (unsigned i = 0; i < threads; ++i) {
     auto st = std::make_unique<ShardState>();

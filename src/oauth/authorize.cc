@@ -15,6 +15,7 @@
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/pages.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/oauth/session_transfer.h"
 #include "handoff/oauth/token_response.h"
 
 namespace handoff::oauth {
@@ -198,6 +199,26 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
     return respondError(p, ex.response, reply, *e);
   }
   code.redirectUri = reply.redirectUri;
+
+  // Native to Web SSO: a session transfer token decides the session (SPEC.md §3). A probe
+  // (HEAD, prefetch) never consumes one and goes the usual way.
+  SttPresentation stt = findSessionTransferToken(req, in, *client);
+  if (stt.present && !isProbe(req)) {
+    RedeemRequest rq;
+    rq.reply = std::move(reply);
+    rq.code = std::move(code);
+    rq.promptNone = promptNone;
+    rq.loginQuery = withoutParam(req.query, kSttParam);
+    store::TokenId current;
+    if (store::decodeToken(findCookie(req, kSessionCookie), TokenKind::kSession,
+                           static_cast<uint16_t>(p.shared_.shards->size()), &current)) {
+      rq.session = current;
+    }
+    rq.ip = req.peer != nullptr ? req.peer->normalized().ip() : std::string();
+    rq.organization = in.get("organization");
+    rq.stt = std::move(stt);
+    return redeemSessionTransfer(p, ex, *client, std::move(rq));
+  }
 
   store::TokenId session;
   bool haveSession = !promptLogin && !isProbe(req) &&

@@ -119,6 +119,13 @@ std::string_view findCookie(const http::Request& req, std::string_view name) {
   return {};
 }
 
+std::string clearCookie(std::string_view name, bool https) {
+  std::string c(name);
+  c.append("=; Max-Age=0; Path=/; HttpOnly");
+  c.append(https ? "; Secure; SameSite=None" : "; SameSite=Lax");
+  return c;
+}
+
 bool isHttpsIssuer(std::string_view issuer) { return issuer.substr(0, 8) == "https://"; }
 
 // Browsers refuse SameSite=None without Secure, and Secure cookies are not sent over plain http.

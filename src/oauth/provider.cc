@@ -11,6 +11,13 @@ Provider::Provider(const ProviderShared& shared, unsigned shard, std::vector<Pro
                    std::shared_ptr<const KeySet> keys)
     : shared_(shared), shard_(shard), peers_(peers), keys_(std::move(keys)), store_(static_cast<uint16_t>(shard)) {}
 
+bool servesDomain(const ProviderShared& shared, std::string_view host) {
+  for (const std::string& d : shared.domains) {
+    if (http::equalsIgnoreCase(d, host)) return true;
+  }
+  return false;
+}
+
 std::array<uint8_t, 16> Provider::random16() {
   std::array<uint8_t, 16> b;
   randomBytes(b);

@@ -8,6 +8,7 @@
 #include "handoff/oauth/client_auth.h"
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/oauth/session_transfer.h"
 #include "handoff/oauth/token_response.h"
 
 namespace handoff::oauth {
@@ -44,6 +45,8 @@ struct Issued {
   std::string nonce;
   std::string audience;  // an API: the access token is then a JWT (signed where we answer)
   int64_t authTime = 0;
+  bool bornFromSessionTransfer = false;  // its session came from an STT
+  bool online = false;                   // its refresh family dies with that session
 };
 
 // Issues the opaque access token (unless an API audience makes it a JWT, signed later) and, for offline_access, a refresh-token family on `owner`.
@@ -64,6 +67,8 @@ void issueOnOwner(Provider& owner, const Client& client, Issued& out, bool withR
     fam.sessionId = out.sid;
     fam.authTime = out.authTime;
     fam.rotating = client.config.refreshToken.rotationType == "rotating";
+    fam.bornFromSessionTransfer = out.bornFromSessionTransfer;
+    fam.online = out.online;
     auto rf = owner.random16();
     store::TokenId rt = owner.store().issueRefresh(rf, std::move(fam), nowMs);
     out.refreshToken = store::encodeToken(rt);
@@ -164,6 +169,8 @@ void authorizationCodeGrant(Provider& p, http::Exchange& ex, const Client& clien
              out.nonce = c.nonce;
              out.audience = c.audience;
              out.authTime = c.authTime;
+             out.bornFromSessionTransfer = c.bornFromSessionTransfer;
+             out.online = c.bornFromSessionTransfer && c.onlineRefreshTokens;
              bool refresh = hasScope(c.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
              store::TokenKey accessKey, familyKey;
              issueOnOwner(owner, *client, out, refresh, now, &accessKey, refresh ? &familyKey : nullptr);
@@ -175,6 +182,9 @@ void authorizationCodeGrant(Provider& p, http::Exchange& ex, const Client& clien
 void refreshTokenGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
   std::string_view text = in.get("refresh_token");
   if (text.empty()) return sendOAuthError(ex.response, kMissingRefresh);
+  if (isSessionTransferAudience(in.get("audience"))) {
+    return mintSessionTransfer(p, ex, client, text, in.get("audience"));
+  }
   store::TokenId rt;
   if (!store::decodeToken(text, TokenKind::kRefreshToken, static_cast<uint16_t>(p.shared().shards->size()), &rt)) {
     return sendOAuthError(ex.response, kInvalidRefresh);
@@ -268,6 +278,23 @@ void clientCredentialsGrant(Provider& p, http::Exchange& ex, const Client& clien
   ex.response.finish("application/json", body);
 }
 
+// RFC 8693's form of the mint (SPEC.md §2): a refresh token exchanged for a session transfer
+// token. The only exchange we do; the client needs the refresh_token grant, as for the mint.
+void tokenExchangeGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+  constexpr OAuthError kMissing{400, "invalid_request", "missing subject_token or subject_token_type"};
+  constexpr OAuthError kSubjectType{400, "invalid_request", "subject_token_type must be a refresh token"};
+  constexpr OAuthError kRequestedType{400, "invalid_request",
+                                      "requested_token_type must be the session transfer token type"};
+  std::string_view subject = in.get("subject_token"), subjectType = in.get("subject_token_type");
+  if (subject.empty() || subjectType.empty()) return sendOAuthError(ex.response, kMissing);
+  if (subjectType != kRefreshTokenType) return sendOAuthError(ex.response, kSubjectType);
+  if (in.get("requested_token_type") != kSttTokenType) return sendOAuthError(ex.response, kRequestedType);
+  if (!client.allowsGrant(Grant::kRefreshToken)) return sendOAuthError(ex.response, kUnauthorizedGrant);
+  std::string audience = "urn:" + std::string(ex.request.header("host")) + ":session_transfer";
+  std::string_view asked = in.get("audience");
+  mintSessionTransfer(p, ex, client, subject, asked.empty() ? std::string_view(audience) : asked);
+}
+
 }  // namespace
 
 void Provider::serveToken(void* self, http::Exchange& ex) {
@@ -279,7 +306,8 @@ void Provider::serveToken(void* self, http::Exchange& ex) {
   std::string_view grantType = p.params_.get("grant_type");
   if (grantType.empty()) return sendOAuthError(ex.response, kNoGrantType);
   std::optional<Grant> grant = parseGrant(grantType);
-  if (!grant || *grant == Grant::kTokenExchange) return sendOAuthError(ex.response, kUnsupportedGrant);
+  if (!grant) return sendOAuthError(ex.response, kUnsupportedGrant);
+  if (*grant == Grant::kTokenExchange) return tokenExchangeGrant(p, ex, client, p.params_);
   if (!client.allowsGrant(*grant)) return sendOAuthError(ex.response, kUnauthorizedGrant);
   switch (*grant) {
     case Grant::kAuthorizationCode: return authorizationCodeGrant(p, ex, client, p.params_);

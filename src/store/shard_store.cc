@@ -70,15 +70,17 @@ TokenId ShardStore::putStt(Random16 random, SttRecord rec, uint64_t nowMs) {
 
 ShardStore::SttUse ShardStore::takeStt(const TokenKey& key, uint64_t nowMs) {
   SttUse out;
-  std::optional<SttRecord> rec = stts_.take(key);
-  if (!rec) return out;  // never minted, already used, or expired and reaped
-  out.record = std::move(*rec);
-  if (out.record.expiresAtMs <= nowMs) {
+  SttRecord* rec = stts_.find(key);
+  if (rec == nullptr) return out;  // never minted, or expired and reaped
+  out.record = *rec;
+  if (rec->expiresAtMs <= nowMs) {
+    stts_.erase(key);
     out.outcome = SttOutcome::kExpired;
-  } else if (!familyAlive(out.record.parentFamily)) {
-    out.outcome = SttOutcome::kParentRevoked;
+  } else if (rec->used) {
+    out.outcome = SttOutcome::kAlreadyUsed;
   } else {
-    out.outcome = SttOutcome::kOk;
+    rec->used = true;  // consumed on first presentation, whatever happens next
+    out.outcome = familyAlive(rec->parentFamily) ? SttOutcome::kOk : SttOutcome::kParentRevoked;
   }
   return out;
 }

@@ -55,5 +55,7 @@ bool isHttpsIssuer(std::string_view issuer);
 std::string sessionCookie(std::string_view token, bool https, int64_t maxAgeS);
 std::string clearSessionCookie(bool https);
 std::string csrfCookie(std::string_view token, bool https);
+// Expires a session transfer token cookie called `name` (Max-Age=0, Path=/).
+std::string clearCookie(std::string_view name, bool https);
 
 }  // namespace handoff::oauth

@@ -34,10 +34,14 @@ struct ProviderShared {
   std::shared_ptr<const Tenant> tenant;
   std::string issuer;                // "http://127.0.0.1:8080/"
   std::string managementAudience;    // issuer + "api/v2/"
+  std::vector<std::string> domains;  // hosts that name this tenant (the STT audience's host)
   std::string discovery;             // built once the routes are known
   ProviderOptions options;
   core::ShardSet* shards = nullptr;
 };
+
+// True if `host` (a Host header value, "name:port") is one of the tenant's domains.
+bool servesDomain(const ProviderShared& shared, std::string_view host);
 
 class Provider {
  public:

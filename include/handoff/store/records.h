@@ -70,9 +70,10 @@ struct SttRecord {
   uint64_t mintedAtMs = 0;     // monotonic
   uint64_t expiresAtMs = 0;
   bool cascade = true;         // the minting client's enforce_cascade_revocation
+  bool used = false;           // consumed; kept until it expires so a replay reads "already used"
 };
 
-enum class SttOutcome : uint8_t { kOk, kNotFound, kExpired, kParentRevoked };
+enum class SttOutcome : uint8_t { kOk, kNotFound, kExpired, kAlreadyUsed, kParentRevoked };
 
 // A browser session (the SSO cookie points at it).
 struct SessionRecord {

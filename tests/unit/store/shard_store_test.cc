@@ -295,7 +295,9 @@ struct Transfer {
 TEST(ShardStoreTransfer, SingleUseWhateverTheOutcome) {
   Transfer t;
   EXPECT_EQ(t.s.takeStt(t.stt.key, 2000).outcome, SttOutcome::kOk);
-  EXPECT_EQ(t.s.takeStt(t.stt.key, 2001).outcome, SttOutcome::kNotFound);
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 2001).outcome, SttOutcome::kAlreadyUsed);
+  t.s.reap(61'000);
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 61'001).outcome, SttOutcome::kNotFound);
 }
 
 TEST(ShardStoreTransfer, ExpiresAfterSixtySeconds) {
@@ -316,6 +318,7 @@ TEST(ShardStoreTransfer, ParentRevokedBeforeRedemptionFailsEvenWithoutCascade) {
   Transfer t(false);
   ASSERT_TRUE(t.s.revokeRefresh(t.parent.key, "native"));
   EXPECT_EQ(t.s.takeStt(t.stt.key, 2000).outcome, SttOutcome::kParentRevoked);
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 2001).outcome, SttOutcome::kAlreadyUsed) << "a failed redemption consumed it";
 }
 
 TEST(ShardStoreTransfer, CascadeEndsBornSessionsAndTheirRefreshTokens) {
