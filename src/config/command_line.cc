@@ -18,6 +18,7 @@ std::string usage() {
          "  --data-dir DIR       data directory (default ./handoff-data)\n"
          "  --geo-asn FILE       MaxMind GeoLite2-ASN-format database\n"
          "  --log-level LEVEL    debug | info | warn | error\n"
+         "  --test-clock         serve POST /test/clock (loopback only) to move the OAuth clock: tests only\n"
          "  --version, --help\n";
 }
 
@@ -27,7 +28,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   std::vector<std::string> listen;
   std::optional<unsigned> threads;
   std::optional<std::string> dataDir, geoAsn, logLevel;
-  bool noPin = false;
+  bool noPin = false, testClock = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto value = [&](std::string_view flag) -> const char* {
@@ -40,6 +41,8 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
       cl.version = true;
     } else if (a == "--no-pin") {
       noPin = true;
+    } else if (a == "--test-clock") {
+      testClock = true;
     } else if (a == "--config" || a == "--listen" || a == "--threads" || a == "--data-dir" ||
                a == "--geo-asn" || a == "--log-level") {
       const char* v = value(a);
@@ -74,6 +77,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   if (dataDir) c.dataDir = *dataDir;
   if (geoAsn) c.geoAsn = *geoAsn;
   if (noPin) c.pin = false;
+  c.testClock = testClock;
   if (logLevel && !core::parseLogLevel(*logLevel, &c.logLevel)) {
     return Error(Errc::kInvalidArgument, "--log-level must be debug, info, warn or error");
   }

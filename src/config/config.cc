@@ -4,6 +4,8 @@
 // toml::parse_error. Config loading runs once at start-up, never on the request path.
 #include <toml++/toml.h>
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <sstream>
 
@@ -221,6 +223,54 @@ void readEvents(Reader& r, const toml::table& t, EventsConfig& e) {
   });
 }
 
+// "a.b.c.d", "a.b.c.d/n", "v6" or "v6/n" with n within the family's bits.
+bool validCidr(const std::string& text) {
+  size_t slash = text.find('/');
+  std::string ip = text.substr(0, slash);
+  unsigned char buf[16];
+  int bits = 0;
+  if (inet_pton(AF_INET, ip.c_str(), buf) == 1) bits = 32;
+  else if (inet_pton(AF_INET6, ip.c_str(), buf) == 1) bits = 128;
+  else return false;
+  if (slash == std::string::npos) return true;
+  std::string len = text.substr(slash + 1);
+  if (len.empty() || len.size() > 3 || len.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(len) <= bits;
+}
+
+void readPolicy(Reader& r, const toml::table& t, PolicyConfig& p) {
+  r.each(t, "policy", [&](const std::string& k, const toml::node& v, const std::string& key) {
+    constexpr int64_t kYear = 366LL * 24 * 3600;
+    if (k == "session_transfer_max_lifetime_s") r.integer(v, key, p.sessionTransferMaxLifetimeS, 0, kYear);
+    else if (k == "session_transfer_idle_timeout_s") r.integer(v, key, p.sessionTransferIdleTimeoutS, 0, kYear);
+    else if (k == "deny_country_change") r.boolean(v, key, p.denyCountryChange);
+    else if (k == "deny_asns") {
+      const toml::array* a = v.as_array();
+      if (a == nullptr) {
+        r.fail(v, key, "expected an array of ASNs");
+        return true;
+      }
+      for (const toml::node& e : *a) {
+        int64_t asn = 0;
+        r.integer(e, key, asn, 1, 4294967295LL);
+        p.denyAsns.push_back(static_cast<uint32_t>(asn));
+      }
+    } else return false;
+    return true;
+  });
+}
+
+void readProxy(Reader& r, const toml::table& t, ProxyConfig& p) {
+  r.each(t, "proxy", [&](const std::string& k, const toml::node& v, const std::string& key) {
+    if (k != "trusted") return false;
+    r.strings(v, key, p.trusted);
+    for (const std::string& c : p.trusted) {
+      if (!validCidr(c)) r.fail(v, key, "'" + c + "' is not an IP address or CIDR");
+    }
+    return true;
+  });
+}
+
 template <class T, class F>
 void readArrayOfTables(Reader& r, const toml::node& v, const std::string& key, std::vector<T>& out, F&& readOne) {
   const toml::array* a = v.as_array();
@@ -248,13 +298,16 @@ core::Result<Config> loadConfigFile(const std::string& path) {
   c.sourceFile = path;
   Reader r(path);
   r.each(parsed, "", [&](const std::string& k, const toml::node& v, const std::string& key) {
-    if (k == "server" || k == "limits" || k == "tenant" || k == "geo" || k == "events") {
+    if (k == "server" || k == "limits" || k == "tenant" || k == "geo" || k == "events" ||
+        k == "policy" || k == "proxy") {
       const toml::table* t = r.table(v, key);
       if (t == nullptr) return true;
       if (k == "server") readServer(r, *t, c);
       else if (k == "limits") readLimits(r, *t, c.limits);
       else if (k == "tenant") readTenant(r, *t, c.tenant);
       else if (k == "events") readEvents(r, *t, c.events);
+      else if (k == "policy") readPolicy(r, *t, c.policy);
+      else if (k == "proxy") readProxy(r, *t, c.proxy);
       else r.each(*t, "geo", [&](const std::string& k2, const toml::node& v2, const std::string& key2) {
         if (k2 != "asn") return false;
         r.str(v2, key2, c.geoAsn);

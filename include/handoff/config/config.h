@@ -70,6 +70,19 @@ struct EventsConfig {
   std::string sink;             // a JSON-lines file the events are appended to; empty: none
 };
 
+// [policy]: our stand-in for Auth0 Actions on STT-born sessions (SPEC.md §3).
+struct PolicyConfig {
+  int64_t sessionTransferMaxLifetimeS = 0;   // absolute cap of an STT-born session; 0: none
+  int64_t sessionTransferIdleTimeoutS = 0;   // idle cap of an STT-born session; 0: none
+  bool denyCountryChange = false;            // refuse when the redeeming country differs from the minting one
+  std::vector<uint32_t> denyAsns;            // refuse a mint or redemption from these ASNs
+};
+
+// [proxy]: peers whose X-Forwarded-For names the client (SPEC.md §3).
+struct ProxyConfig {
+  std::vector<std::string> trusted;  // CIDRs, "10.0.0.0/8", "::1/128", or single addresses
+};
+
 struct Config {
   std::string sourceFile;  // empty for the demo tenant
   std::vector<std::string> listen{"127.0.0.1:8080"};
@@ -83,7 +96,10 @@ struct Config {
   std::vector<ClientConfig> clients;
   std::vector<UserConfig> users;
   EventsConfig events;
+  PolicyConfig policy;
+  ProxyConfig proxy;
   bool demo = false;
+  bool testClock = false;  // --test-clock: POST /test/clock moves the OAuth clock (tests only)
 };
 
 // The built-in demo tenant (SPEC.md §8, the OAuth issue's list), exactly.

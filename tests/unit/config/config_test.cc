@@ -178,6 +178,27 @@ TEST(ConfigFile, EventsSectionIsStrict) {
   expectError("events = 3\n", "events: expected a table");
 }
 
+TEST(ConfigFile, PolicyAndProxySections) {
+  std::string path = writeTemp(
+      "[policy]\nsession_transfer_max_lifetime_s = 3600\nsession_transfer_idle_timeout_s = 600\n"
+      "deny_country_change = true\ndeny_asns = [64496, 4200000000]\n"
+      "[proxy]\ntrusted = [\"10.0.0.0/8\", \"::1\", \"127.0.0.2/32\"]\n");
+  auto c = loadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->policy.sessionTransferMaxLifetimeS, 3600);
+  EXPECT_EQ(c->policy.sessionTransferIdleTimeoutS, 600);
+  EXPECT_TRUE(c->policy.denyCountryChange);
+  EXPECT_EQ(c->policy.denyAsns, (std::vector<uint32_t>{64496, 4200000000u}));
+  EXPECT_EQ(c->proxy.trusted, (std::vector<std::string>{"10.0.0.0/8", "::1", "127.0.0.2/32"}));
+  unlink(path.c_str());
+  expectError("[policy]\ndeny_asns = [0]\n", ":2: policy.deny_asns: out of range");
+  expectError("[policy]\ndeny_asns = \"64496\"\n", "policy.deny_asns: expected an array of ASNs");
+  expectError("[policy]\nsession_transfer_max_lifetime_s = -1\n", "out of range");
+  expectError("[policy]\nmax_lifetime = 1\n", "policy.max_lifetime: unknown key");
+  expectError("[proxy]\ntrusted = [\"10.0.0.0/33\"]\n", "proxy.trusted: '10.0.0.0/33' is not an IP address or CIDR");
+  expectError("[proxy]\ntrusted = [\"proxy.example\"]\n", "is not an IP address or CIDR");
+}
+
 TEST(CommandLine, FlagsOverrideTheFile) {
   std::string path = writeTemp("[server]\nlisten = [\"127.0.0.1:1\"]\nthreads = 2\n");
   std::string cfg = "--config", listen = "--listen", l1 = "127.0.0.1:0", l2 = "[::1]:0", th = "--threads", four = "4";
