@@ -50,6 +50,17 @@ void metrics(void* ctx, http::Exchange& ex) {
   ex.response.finish("text/plain; version=0.0.4", body);
 }
 
+// Milliseconds as decimal seconds without trailing zeros: 250 → "0.25", 60000 → "60".
+std::string secondsText(uint64_t ms) {
+  std::string out = std::to_string(ms / 1000);
+  if (uint64_t frac = ms % 1000; frac != 0) {
+    std::string f = std::to_string(1000 + frac).substr(1);
+    f.erase(f.find_last_not_of('0') + 1);
+    out.append(".").append(f);
+  }
+  return out;
+}
+
 // The hosts that name this tenant: its domain and custom domains, or on the demo tenant
 // 127.0.0.1:PORT and localhost:PORT of the first listener (SPEC.md §8).
 std::vector<std::string> tenantDomains(const config::Config& c, const net::SocketAddress& first) {
@@ -110,6 +121,14 @@ core::Status Node::start() {
   provider_.issuer = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
   provider_.managementAudience = provider_.issuer + "api/v2/";
   provider_.domains = tenantDomains(config_, listeners_.front().bound);
+  provider_.policy = config_.policy;
+  auto proxies = net::TrustedProxies::parse(config_.proxy.trusted);
+  if (!proxies) return Error(Errc::kInvalidArgument, "proxy.trusted: not a list of IP addresses or CIDRs");
+  provider_.proxies = std::move(*proxies);
+  provider_.testClock = config_.testClock;
+  events_ = std::make_unique<events::EventLog>(threads, config_.events.ringCapacity, config_.events.sink);
+  if (!events_->sinkStatus()) return Error(Errc::kIo, "events.sink: " + events_->sinkStatus().error().message());
+  provider_.events = events_.get();
   provider_.shards = shards_.get();
   for (unsigned i = 0; i < threads; ++i) {
     auto st = std::make_unique<ShardState>();
@@ -202,7 +221,68 @@ std::string Node::renderMetrics() const {
   metric("handoff_connections_accepted_total", "counter", "Client connections accepted.", accepted);
   metric("handoff_shards", "gauge", "Event-loop shards.", states_.size());
   metric("handoff_reloads_total", "counter", "Reloads requested (SIGHUP).", reloads_.load(std::memory_order_relaxed));
+  renderSessionTransferMetrics(out);
+  renderEventMetrics(out);
   return out;
+}
+
+void Node::renderSessionTransferMetrics(std::string& out) const {
+  auto sum = [&](auto get) {
+    uint64_t v = 0;
+    for (const auto& st : states_) v += get(st->provider->sttStats());
+    return v;
+  };
+  using Stats = oauth::SessionTransferStats;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" counter\n");
+    out.append(name).append(" ").append(std::to_string(v)).append("\n");
+  };
+  counter("handoff_stt_minted_total", "Session transfer tokens minted.", sum([](const Stats& s) { return s.minted.get(); }));
+  counter("handoff_stt_mint_refused_total", "Session transfer token mints refused.",
+          sum([](const Stats& s) { return s.mintRefused.get(); }));
+  counter("handoff_stt_redeemed_total", "Session transfer tokens that logged a browser in.",
+          sum([](const Stats& s) { return s.redeemed.get(); }));
+  out.append("# HELP handoff_stt_rejected_total Session transfer tokens presented and refused, by reason.\n"
+             "# TYPE handoff_stt_rejected_total counter\n");
+  for (size_t r = 0; r < oauth::kRedeemFailureCount; ++r) {
+    out.append("handoff_stt_rejected_total{reason=\"")
+        .append(oauth::redeemFailureCode(static_cast<oauth::RedeemFailure>(r)))
+        .append("\"} ")
+        .append(std::to_string(sum([r](const Stats& s) { return s.rejected[r].get(); })))
+        .append("\n");
+  }
+  out.append("# HELP handoff_stt_redemption_age_seconds Time from a token's mint to its redemption.\n"
+             "# TYPE handoff_stt_redemption_age_seconds histogram\n");
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b <= Stats::kAgeBucketsMs.size(); ++b) {
+    cumulative += sum([b](const Stats& s) { return s.age[b].get(); });
+    std::string le = b < Stats::kAgeBucketsMs.size() ? secondsText(Stats::kAgeBucketsMs[b]) : "+Inf";
+    out.append("handoff_stt_redemption_age_seconds_bucket{le=\"").append(le).append("\"} ");
+    out.append(std::to_string(cumulative)).append("\n");
+  }
+  uint64_t sumMs = sum([](const Stats& s) { return s.ageSumMs.get(); });
+  out.append("handoff_stt_redemption_age_seconds_sum ").append(secondsText(sumMs)).append("\n");
+  out.append("handoff_stt_redemption_age_seconds_count ").append(std::to_string(cumulative)).append("\n");
+  counter("handoff_stt_born_sessions_total", "Browser sessions created from a session transfer token.",
+          sum([](const Stats& s) { return s.bornSessions.get(); }));
+  counter("handoff_cascades_total", "Cascade revocations that ended sessions born from a revoked refresh token.",
+          [&] {
+            uint64_t v = 0;
+            for (const auto& st : states_) v += st->provider->store().cascades();
+            return v;
+          }());
+}
+
+void Node::renderEventMetrics(std::string& out) const {
+  out.append("# HELP handoff_events_total Tenant log events, by type.\n# TYPE handoff_events_total counter\n");
+  for (std::string_view type : events::kCountedTypes) {
+    out.append("handoff_events_total{type=\"").append(type).append("\"} ");
+    out.append(std::to_string(events_->emitted(type))).append("\n");
+  }
+  out.append("handoff_events_total{type=\"other\"} ").append(std::to_string(events_->emitted("other"))).append("\n");
+  out.append("# HELP handoff_event_sink_errors_total Events the sink file could not take.\n"
+             "# TYPE handoff_event_sink_errors_total counter\n");
+  out.append("handoff_event_sink_errors_total ").append(std::to_string(events_->sinkErrors())).append("\n");
 }
 
 void Node::requestReload() {

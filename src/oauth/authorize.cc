@@ -208,13 +208,14 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
     rq.reply = std::move(reply);
     rq.code = std::move(code);
     rq.promptNone = promptNone;
-    rq.loginQuery = withoutParam(req.query, kSttParam);
+    rq.loginQuery = withoutParam(withoutParam(req.query, kSttParam), kSsoRefParam);
     store::TokenId current;
     if (store::decodeToken(findCookie(req, kSessionCookie), TokenKind::kSession,
                            static_cast<uint16_t>(p.shared_.shards->size()), &current)) {
       rq.session = current;
     }
-    rq.ip = req.peer != nullptr ? req.peer->normalized().ip() : std::string();
+    rq.ip = p.clientIp(req);
+    rq.userAgent = std::string(req.header("user-agent"));
     rq.organization = in.get("organization");
     rq.stt = std::move(stt);
     return redeemSessionTransfer(p, ex, *client, std::move(rq));

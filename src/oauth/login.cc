@@ -14,6 +14,8 @@
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/pages.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/oauth/session_transfer.h"
+#include "handoff/oauth/tenant_events.h"
 
 namespace handoff::oauth {
 namespace {
@@ -44,10 +46,17 @@ const Client* clientOf(const Provider& p, std::string_view query, core::Arena& a
 // The login page. Nothing the user typed is echoed, so that every failed attempt with the same
 // form renders the same bytes.
 void sendLoginPage(http::Response& res, int status, const Client& client, std::string_view query,
-                   std::string_view csrf, std::string_view error, const std::string* setCookie) {
+                   std::string_view csrf, std::string_view error, const std::string* setCookie,
+                   std::string_view ssoRef = {}) {
   std::string body = "<h1>Log in</h1><p>to continue to <b>";
   appendHtmlEscaped(body, client.config.name.empty() ? client.id() : client.config.name);
   body.append("</b></p>");
+  if (!ssoRef.empty()) {
+    // A session transfer token came and was refused: the reference finds the `w` event that says why.
+    body.append("<p class=\"notice\">Single sign-on from the app did not complete. Reference: <code id=\"sso-ref\">");
+    appendHtmlEscaped(body, ssoRef);
+    body.append("</code></p>");
+  }
   if (!error.empty()) {
     body.append("<p class=\"error\" role=\"alert\">");
     appendHtmlEscaped(body, error);
@@ -104,6 +113,21 @@ void startSession(Provider& p, http::Deferred d, const User& user, const std::st
   });
 }
 
+// The tenant log: `s` or `f` for a password login on the hosted page (Auth0 logs the name typed).
+void logLogin(Provider& p, const Client& client, const std::string& ip, std::string_view userAgent, const User* user,
+              std::string_view email) {
+  bool ok = user != nullptr && !user->blocked;
+  events::Event e = clientEvent(ok ? "s" : "f", &client, ip, userAgent);
+  e.description = ok ? "Successful login" : std::string(kWrongCredentials);
+  e.userName = std::string(email.substr(0, 256));
+  if (user != nullptr) e.userId = user->userId;
+  Details d;
+  d.flag("triggered_by_session_transfer_token", false).str("connection", "Username-Password-Authentication");
+  if (!ok) d.str("reason", user == nullptr ? "wrong_email_or_password" : "user_blocked");
+  e.detailsJson = d.take();
+  p.emit(std::move(e));
+}
+
 void showForm(Provider& p, http::Exchange& ex) {
   const http::Request& req = ex.request;
   const Client* client = clientOf(p, req.query, *req.arena);
@@ -114,7 +138,15 @@ void showForm(Provider& p, http::Exchange& ex) {
   std::string_view existing = findCookie(req, kCsrfCookie);
   std::string csrf = wellFormedCsrf(existing) ? std::string(existing) : randomToken(16);
   std::string cookie = csrfCookie(csrf, isHttpsIssuer(p.shared().issuer));
-  sendLoginPage(ex.response, 200, *client, req.query, csrf, {}, &cookie);
+  // The pointer to a refused STT's warning is shown, not kept: the form returns to /authorize without it.
+  http::ParamList params;
+  std::string_view ssoRef;
+  if (http::decodeForm(req.query, *req.arena, params) == http::DecodeStatus::kOk &&
+      events::parseLogId(params.get(kSsoRefParam))) {
+    ssoRef = params.get(kSsoRefParam);
+  }
+  std::string query = withoutParam(req.query, kSsoRefParam);
+  sendLoginPage(ex.response, 200, *client, query, csrf, {}, &cookie, ssoRef);
 }
 
 }  // namespace
@@ -135,7 +167,7 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
   }
   // Then the rate limit, before the password check whose CPU it also protects. After the CSRF
   // check, so that another site cannot spend a victim's attempts by posting from their browser.
-  std::string ip = req.peer != nullptr ? req.peer->normalized().ip() : std::string();
+  std::string ip = p.clientIp(req);
   if (uint64_t waitMs = p.loginLimiter_.take(ip, p.nowMs()); waitMs != 0) {
     uint64_t seconds = (waitMs + 999) / 1000;
     std::string body = "<h1>Too many login attempts</h1><p class=\"error\">Wait " + std::to_string(seconds) +
@@ -161,7 +193,9 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
         return tenant->checkPassword(u, password) ? u : nullptr;
       },
       [&p, client, d = std::move(d), query = std::move(query), csrf = std::string(cookieToken),
-       location = std::move(location), previous = std::move(previous)](const User* user) mutable {
+       location = std::move(location), previous = std::move(previous), ip = std::move(ip),
+       userAgent = std::string(req.header("user-agent")), email = std::string(form.get("email"))](const User* user) mutable {
+        logLogin(p, *client, ip, userAgent, user, email);
         if (user == nullptr || user->blocked) {
           return d.complete([&](http::Response& res) {
             sendLoginPage(res, 401, *client, query, csrf, kWrongCredentials, nullptr);

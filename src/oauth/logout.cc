@@ -12,6 +12,7 @@
 #include "handoff/http/json.h"
 #include "handoff/oauth/pages.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/oauth/tenant_events.h"
 
 namespace handoff::oauth {
 namespace {
@@ -32,7 +33,7 @@ void answer(http::Response& res, bool https, const std::string& location) {
 
 // Ends the cookie's session (if any) on its owner shard, then answers: a redirect to `location`,
 // or the page when it is empty.
-void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location) {
+void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location, const Client* client) {
   bool https = isHttpsIssuer(p.shared().issuer);
   store::TokenId session;
   if (!store::decodeToken(findCookie(ex.request, kSessionCookie), store::TokenKind::kSession,
@@ -43,11 +44,23 @@ void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location) 
   p.onOwner(
       session.shard,
       [key = session.key](Provider& owner) {
-        std::optional<store::SessionRecord> ended = owner.store().endSession(key);
         // Families are issued on the shard of their session (ARCHITECTURE.md), so they are here.
-        return ended.has_value();
+        return owner.store().endSession(key);
       },
-      [d = std::move(d), https, location = std::move(location)](bool) mutable {
+      [&p, d = std::move(d), https, location = std::move(location), client, ip = p.clientIp(ex.request),
+       userAgent = std::string(ex.request.header("user-agent"))](std::optional<store::SessionRecord> ended) mutable {
+        if (ended) {
+          // The tenant log: `slo`, saying whether the session came from an STT.
+          events::Event e = clientEvent("slo", client, ip, userAgent);
+          e.description = "Successful logout";
+          e.userId = ended->userId;
+          if (const User* u = p.shared().tenant->userById(ended->userId)) e.userName = u->email;
+          e.detailsJson = Details()
+                              .flag("session_born_from_session_transfer_token", ended->bornFromSessionTransfer)
+                              .flag("return_to_allowed", !location.empty())
+                              .take();
+          p.emit(std::move(e));
+        }
         d.complete([&](http::Response& res) { answer(res, https, location); });
       });
 }
@@ -92,7 +105,7 @@ void Provider::serveLogout(void* self, http::Exchange& ex) {
   std::string_view returnTo = p.params_.get("returnTo");
   const Client* client = p.shared_.tenant->client(p.params_.get("client_id"));
   if (!returnTo.empty() && client != nullptr && client->allowsLogoutUrl(returnTo)) location = returnTo;
-  endSessionAndAnswer(p, ex, std::move(location));
+  endSessionAndAnswer(p, ex, std::move(location), client);
 }
 
 void Provider::serveOidcLogout(void* self, http::Exchange& ex) {
@@ -124,7 +137,7 @@ void Provider::serveOidcLogout(void* self, http::Exchange& ex) {
   if (!redirect.empty() && client != nullptr && client->allowsLogoutUrl(redirect)) {
     location = withState(redirect, in.get("state"));
   }
-  endSessionAndAnswer(p, ex, std::move(location));
+  endSessionAndAnswer(p, ex, std::move(location), client);
 }
 
 }  // namespace handoff::oauth

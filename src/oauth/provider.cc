@@ -1,5 +1,6 @@
 #include "handoff/oauth/provider.h"
 
+#include <atomic>
 #include <ctime>
 
 #include "handoff/http/json.h"
@@ -24,9 +25,56 @@ std::array<uint8_t, 16> Provider::random16() {
   return b;
 }
 
-uint64_t Provider::nowMs() { return shared_.shards->shard(shard_).nowMs(); }
+namespace {
+// How far --test-clock has moved the OAuth clock (milliseconds; only ever grows). Process-wide,
+// so that every shard, and the static unixNow(), see the same time.
+std::atomic<int64_t> g_clockOffsetMs{0};
+}  // namespace
 
-int64_t Provider::unixNow() { return static_cast<int64_t>(::time(nullptr)); }
+uint64_t Provider::nowMs() {
+  return shared_.shards->shard(shard_).nowMs() + static_cast<uint64_t>(g_clockOffsetMs.load(std::memory_order_relaxed));
+}
+
+int64_t Provider::unixNow() {
+  return static_cast<int64_t>(::time(nullptr)) + g_clockOffsetMs.load(std::memory_order_relaxed) / 1000;
+}
+
+std::string Provider::clientIp(const http::Request& req) const {
+  std::string peer = req.peer != nullptr ? req.peer->normalized().ip() : std::string();
+  if (shared_.proxies.empty()) return peer;
+  return shared_.proxies.clientIp(peer, req.header("x-forwarded-for"));
+}
+
+events::LogId Provider::emit(events::Event e) {
+  if (shared_.events == nullptr) return {};
+  return shared_.events->emit(shard_, std::move(e));
+}
+
+// POST /test/clock?advance_s=N (with --test-clock only, from loopback only): moves the clock of
+// tokens, codes, sessions and JWT claims forward, so that expiry can be tested without waiting.
+void Provider::serveTestClock(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
+  std::string ip = ex.request.peer != nullptr ? ex.request.peer->normalized().ip() : std::string();
+  auto bytes = net::IpBytes::parse(ip);
+  bool loopback = bytes && (bytes->v4 ? bytes->b[12] == 127 : ip == "::1");
+  if (!loopback) return sendOAuthError(ex.response, {403, "access_denied", "the test clock is served to loopback only"});
+  if (http::decodeForm(ex.request.query, *ex.request.arena, p.params_) != http::DecodeStatus::kOk) {
+    return sendOAuthError(ex.response, {400, "invalid_request", "malformed query"});
+  }
+  std::string_view text = p.params_.get("advance_s");
+  int64_t seconds = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9' || seconds > 10'000'000) {
+      return sendOAuthError(ex.response, {400, "invalid_request", "advance_s must be a number of seconds"});
+    }
+    seconds = seconds * 10 + (c - '0');
+  }
+  if (text.empty()) return sendOAuthError(ex.response, {400, "invalid_request", "advance_s must be a number of seconds"});
+  int64_t offset = g_clockOffsetMs.fetch_add(seconds * 1000, std::memory_order_relaxed) + seconds * 1000;
+  ex.response.start(200);
+  ex.response.header("Cache-Control", "no-store");
+  ex.response.finish("application/json", "{\"offset_ms\":" + std::to_string(offset) + "}");
+}
 
 void Provider::addRoutes(http::Router& router) {
   router.add({.path = "/.well-known/openid-configuration", .name = "discovery", .methods = http::kGet,
@@ -44,6 +92,11 @@ void Provider::addRoutes(http::Router& router) {
               .ctx = this, .maxBody = 4096});
   router.add({.path = "/oauth/revoke", .name = "revoke", .methods = http::kPost, .fn = serveRevoke, .ctx = this,
               .maxBody = 16384});
+  router.add({.path = "/api/v2/logs", .name = "api_logs", .methods = http::kGet, .fn = serveLogs, .ctx = this});
+  if (shared_.testClock) {
+    router.add({.path = "/test/clock", .name = "test_clock", .methods = http::kPost, .fn = serveTestClock,
+                .ctx = this});
+  }
 }
 
 void Provider::serveDiscovery(void* self, http::Exchange& ex) {

@@ -1,11 +1,10 @@
 // Native to Web SSO: the STT mint (SPEC.md §2) and its redemption at /authorize (§3, §4).
 #include "handoff/oauth/session_transfer.h"
 
-#include <arpa/inet.h>
-
 #include "handoff/core/log.h"
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/pages.h"
+#include "handoff/oauth/tenant_events.h"
 #include "handoff/oauth/token_response.h"
 
 namespace handoff::oauth {
@@ -19,30 +18,26 @@ constexpr OAuthError kCannotMint{403, "unauthorized_client", "the client may not
 constexpr OAuthError kInvalidRefresh{403, "invalid_grant", "unknown or invalid refresh token"};
 constexpr OAuthError kNested{403, "invalid_grant",
                              "refresh tokens from a session transfer cannot create session transfer tokens"};
+constexpr OAuthError kDeniedNetwork{403, "access_denied", "session transfer is not allowed from this network"};
 constexpr int64_t kSttLifetimeS = 60;
 constexpr size_t kMaxUserAgent = 512;
 
-// The client IP of a token request: the TCP peer, or `auth0-forwarded-for` for a client trusted
-// to send it (is_token_endpoint_ip_header_trusted). Normalised: ::ffff:a.b.c.d → a.b.c.d.
-std::string tokenRequestIp(const http::Request& req, const Client& client) {
+// The client IP of a token request: the peer (or what a trusted proxy forwarded), unless the
+// client is trusted to name its user's IP in `auth0-forwarded-for`
+// (is_token_endpoint_ip_header_trusted: a backend calling on a user's behalf).
+std::string tokenRequestIp(const Provider& p, const http::Request& req, const Client& client) {
   std::string_view forwarded = req.header("auth0-forwarded-for");
   if (client.config.isTokenEndpointIpHeaderTrusted && !forwarded.empty()) {
-    std::string ip(forwarded);
-    in6_addr a6;
-    in_addr a4;
-    if (inet_pton(AF_INET, ip.c_str(), &a4) == 1) return ip;
-    if (inet_pton(AF_INET6, ip.c_str(), &a6) == 1) {
-      if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-        char buf[INET_ADDRSTRLEN];
-        inet_ntop(AF_INET, a6.s6_addr + 12, buf, sizeof buf);
-        return buf;
-      }
-      char buf[INET6_ADDRSTRLEN];
-      inet_ntop(AF_INET6, &a6, buf, sizeof buf);
-      return buf;
-    }
+    if (auto ip = net::IpBytes::parse(forwarded)) return ip->toString();
   }
-  return req.peer != nullptr ? req.peer->normalized().ip() : std::string();
+  return p.clientIp(req);
+}
+
+bool asnDenied(const Provider& p, uint32_t asn) {
+  for (uint32_t denied : p.shared().policy.denyAsns) {
+    if (asn != 0 && asn == denied) return true;
+  }
+  return false;
 }
 
 struct Minted {
@@ -56,6 +51,27 @@ struct Minted {
   int64_t authTime = 0;
 };
 
+// The tenant log's record of a mint: sertft or fertft, with the audience asked for.
+void logMint(Provider& p, const Client& client, const std::string& ip, const std::string& userAgent,
+             std::string_view audience, const OAuthError* error, const std::string& userId, const std::string& stt) {
+  events::Event e = clientEvent(error == nullptr ? "sertft" : "fertft", &client, ip, userAgent);
+  Details d;
+  d.str("requested_audience", audience).str("ip_family", ipFamily(ip));
+  if (error == nullptr) {
+    e.description = "Successful exchange of a refresh token for a session transfer token";
+    d.str("session_transfer_token_hash", tokenHash(stt));
+    p.sttStats().minted.add();
+  } else {
+    e.description = std::string(error->description);
+    d.str("error", error->error);
+    p.sttStats().mintRefused.add();
+  }
+  e.userId = userId;
+  if (const User* u = userId.empty() ? nullptr : p.shared().tenant->userById(userId)) e.userName = u->email;
+  e.detailsJson = d.take();
+  p.emit(std::move(e));
+}
+
 }  // namespace
 
 bool isSessionTransferAudience(std::string_view audience) {
@@ -66,6 +82,12 @@ bool isSessionTransferAudience(std::string_view audience) {
 
 void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, std::string_view refreshToken,
                          std::string_view audience) {
+  std::string ip = tokenRequestIp(p, ex.request, client);
+  std::string userAgent(ex.request.header("user-agent").substr(0, kMaxUserAgent));
+  auto refuse = [&](const OAuthError& error) {
+    logMint(p, client, ip, userAgent, audience, &error, {}, {});
+    sendOAuthError(ex.response, error);
+  };
   // The audience names the host the request was sent to, which must be one of the tenant's.
   // Auth0.swift sends the URL's host without its port ("urn:127.0.0.1:session_transfer" for
   // Host 127.0.0.1:8080), so the host with its port dropped names it too.
@@ -75,21 +97,20 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
   std::string_view hostName = colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos
                                   ? host.substr(0, colon) : host;
   bool named = http::equalsIgnoreCase(audienceHost, host) || http::equalsIgnoreCase(audienceHost, hostName);
-  if (!named || !servesDomain(p.shared(), host)) {
-    return sendOAuthError(ex.response, kUnknownService);
-  }
-  if (!client.config.sessionTransfer.canCreateSessionTransferToken) return sendOAuthError(ex.response, kCannotMint);
+  if (!named || !servesDomain(p.shared(), host)) return refuse(kUnknownService);
+  if (!client.config.sessionTransfer.canCreateSessionTransferToken) return refuse(kCannotMint);
   store::TokenId rt;
   if (refreshToken.empty() ||
       !store::decodeToken(refreshToken, TokenKind::kRefreshToken, static_cast<uint16_t>(p.shared().shards->size()), &rt)) {
-    return sendOAuthError(ex.response, kInvalidRefresh);
+    return refuse(kInvalidRefresh);
   }
   store::SttRecord rec;
-  rec.ip = tokenRequestIp(ex.request, client);
-  rec.userAgent = std::string(ex.request.header("user-agent").substr(0, kMaxUserAgent));
+  rec.ip = ip;
+  rec.userAgent = userAgent;
   rec.clientId = client.id();
   rec.cascade = client.config.sessionTransfer.enforceCascadeRevocation;
   rec.mintedAt = Provider::unixNow();
+  if (asnDenied(p, rec.asn)) return refuse(kDeniedNetwork);
 
   http::Deferred d = ex.defer();
   p.onOwner(
@@ -123,7 +144,9 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
         out.authTime = use.family.authTime;
         return out;
       },
-      [&p, client = &client, d = std::move(d)](Minted m) mutable {
+      [&p, client = &client, d = std::move(d), ip = std::move(ip), userAgent = std::move(userAgent),
+       audience = std::string(audience)](Minted m) mutable {
+        logMint(p, *client, ip, userAgent, audience, m.ok ? nullptr : &m.error, m.userId, m.stt);
         d.complete([&](http::Response& res) {
           if (!m.ok) return sendOAuthError(res, m.error);
           std::string idToken;

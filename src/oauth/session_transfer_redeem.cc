@@ -1,12 +1,13 @@
 // Redeeming a session transfer token at /authorize (SPEC.md §3): consume it on its owner shard
-// (whatever the outcome), check transport, device binding and organization there, weigh it
-// against the browser's existing session, and either issue a code — in a new session born from
-// the STT on the STT's shard, or in the existing session of the same user — or fall back to the
-// login page with a `w` event that says why.
+// (whatever the outcome), check transport, device binding, organization and policy there, weigh
+// it against the browser's existing session, and either issue a code — in a new session born
+// from the STT on the STT's shard, or in the existing session of the same user — or fall back to
+// the login page with a `w` event that says why.
 #include "handoff/core/log.h"
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/pages.h"
 #include "handoff/oauth/session_transfer.h"
+#include "handoff/oauth/tenant_events.h"
 #include "handoff/oauth/token_response.h"
 
 namespace handoff::oauth {
@@ -15,49 +16,11 @@ namespace {
 using store::SttOutcome;
 using store::TokenKind;
 
-enum class Reason : uint8_t {
-  kOk, kNotFound, kExpired, kAlreadyUsed, kParentRevoked, kTransport, kIpMismatch, kAsnMismatch,
-  kOrganization, kUserMismatch,
-};
-
-std::string_view reasonCode(Reason r) {
-  switch (r) {
-    case Reason::kOk: return "ok";
-    case Reason::kNotFound: return "not_found";
-    case Reason::kExpired: return "expired";
-    case Reason::kAlreadyUsed: return "already_used";
-    case Reason::kParentRevoked: return "parent_revoked";
-    case Reason::kTransport: return "transport_not_allowed";
-    case Reason::kIpMismatch: return "ip_mismatch";
-    case Reason::kAsnMismatch: return "asn_mismatch";
-    case Reason::kOrganization: return "organization_mismatch";
-    case Reason::kUserMismatch: return "user_mismatch";
-  }
-  return "not_found";
-}
-
-// Auth0's own warning texts (auth0-n2w-reference.md §7.2); the transport one is ours.
-std::string_view auth0Description(Reason r) {
-  switch (r) {
-    case Reason::kIpMismatch:
-    case Reason::kAsnMismatch:
-      return "Single Sign-On failed: Session Transfer Token device binding validation failed due to IP/ASN mismatch.";
-    case Reason::kOrganization: return "Single Sign-On failed: Session Transfer Token organization mismatch detected.";
-    case Reason::kUserMismatch: return "Single Sign-On failed: Session Transfer Token user mismatch detected.";
-    case Reason::kParentRevoked:
-      return "Single Sign-On failed: Parent refresh token not found. Session Transfer Token won't be used for "
-             "session establishment.";
-    case Reason::kTransport:
-      return "Single Sign-On failed: Session Transfer Token transport is not allowed for this application.";
-    default:
-      return "Single Sign-On failed: Session Transfer Token not found or expired. This may indicate token reuse or "
-             "expiration.";
-  }
-}
-
 // What the owner of the STT found.
 struct Checked {
-  Reason reason = Reason::kNotFound;
+  bool ok = false;
+  RedeemFailure failure = RedeemFailure::kNotFound;
+  bool known = false;  // the STT was found (its record below is real)
   store::SttRecord rec;
   uint64_t ageMs = 0;
 };
@@ -82,6 +45,7 @@ struct Flow {
   RedeemRequest rq;
   const Client* web = nullptr;
   unsigned sttShard = 0;
+  std::string sttHash;
   Checked checked;
   std::vector<http::Header> headers;  // Set-Cookie values to send with the answer
   std::vector<std::string> cookieStore;
@@ -93,25 +57,66 @@ void addCookie(Flow& f, std::string value) {
   for (const std::string& c : f.cookieStore) f.headers.push_back({"Set-Cookie", c});
 }
 
-// Every failure: a warning, then the login page (login_required with prompt=none); an existing
-// session is kept unless the caller already ended it.
-void fail(Provider& p, http::Deferred& d, Flow& f, Reason reason) {
-  core::logInfo("w", {{"description", auth0Description(reason)},
-                      {"reason", reasonCode(reason)},
-                      {"client_id", f.web->id()},
-                      {"minting_client_id", f.checked.rec.clientId},
-                      {"mint_ip", f.checked.rec.ip},
-                      {"redeem_ip", f.rq.ip},
-                      {"age_ms", static_cast<unsigned long long>(f.checked.ageMs)}});
+// The policy and binding checks, in the order their failures are reported.
+std::optional<RedeemFailure> checkPresentation(const Provider& owner, const Flow& f, const store::SttRecord& rec) {
+  const config::PolicyConfig& policy = owner.shared().policy;
+  const std::string& binding = f.web->config.sessionTransfer.enforceDeviceBinding;
+  if (!f.rq.stt.allowed) return RedeemFailure::kTransport;
+  if (binding == "ip" && rec.ip != f.rq.ip) return RedeemFailure::kIpMismatch;
+  // ASN binding needs both ASNs: a missing one fails closed (SPEC.md §3).
+  if (binding == "asn" && (rec.asn == 0 || f.rq.asn == 0 || rec.asn != f.rq.asn)) return RedeemFailure::kAsnMismatch;
+  if (rec.organization != f.rq.organization) return RedeemFailure::kOrganization;
+  for (uint32_t denied : policy.denyAsns) {
+    if (f.rq.asn != 0 && f.rq.asn == denied) return RedeemFailure::kAsnDenied;
+  }
+  // Only when both countries are known (a country database is configured).
+  if (policy.denyCountryChange && !rec.country.empty() && !f.rq.country.empty() && rec.country != f.rq.country) {
+    return RedeemFailure::kCountryChanged;
+  }
+  return std::nullopt;
+}
+
+// Every failure: a warning event, then the login page (login_required with prompt=none) that
+// shows the event's id; an existing session is kept unless the caller already ended it.
+void fail(Provider& p, http::Deferred& d, Flow& f, RedeemFailure failure) {
+  const store::SttRecord& rec = f.checked.rec;
+  p.sttStats().rejected[static_cast<size_t>(failure)].add();
+  events::Event e = clientEvent("w", f.web, f.rq.ip, f.rq.userAgent);
+  e.description = std::string(redeemFailureDescription(failure));
+  Details details;
+  details.str("reason", redeemFailureCode(failure)).str("session_transfer_token_hash", f.sttHash);
+  details.str("redeem_ip", f.rq.ip).str("redeem_ip_family", ipFamily(f.rq.ip)).num("redeem_asn", f.rq.asn);
+  details.str("device_binding", f.web->config.sessionTransfer.enforceDeviceBinding);
+  if (f.checked.known) {
+    e.userId = rec.userId;
+    details.str("minting_client_id", rec.clientId).str("mint_ip", rec.ip).str("mint_ip_family", ipFamily(rec.ip));
+    details.num("mint_asn", rec.asn).num("age_ms", static_cast<int64_t>(f.checked.ageMs));
+  }
+  e.detailsJson = details.take();
+  events::LogId id = p.emit(std::move(e));
+  std::string query = f.rq.loginQuery;
+  if (id.ms != 0) query.append(query.empty() ? "" : "&").append(kSsoRefParam).append("=").append(events::formatLogId(id));
   d.complete([&](http::Response& res) {
     if (f.rq.promptNone) return respondError(p, res, f.rq.reply, kLoginRequired, f.headers);
-    toLoginPage(res, f.rq.loginQuery, f.headers);
+    toLoginPage(res, query, f.headers);
   });
 }
 
-void succeed(Provider& p, http::Deferred& d, Flow& f, const std::string& code) {
-  core::logInfo("s", {{"client_id", f.web->id()}, {"user_id", f.checked.rec.userId},
-                      {"triggered_by_session_transfer_token", true}});
+void succeed(Provider& p, http::Deferred& d, Flow& f, const std::string& code, bool bornSession) {
+  p.sttStats().redeemed.add();
+  p.sttStats().observeAge(f.checked.ageMs);
+  events::Event e = clientEvent("s", f.web, f.rq.ip, f.rq.userAgent);
+  e.description = "Successful login";
+  e.userId = f.checked.rec.userId;
+  if (const User* u = p.shared().tenant->userById(e.userId)) e.userName = u->email;
+  e.detailsJson = Details()
+                      .flag("triggered_by_session_transfer_token", true)
+                      .str("session_transfer_token_hash", f.sttHash)
+                      .str("minting_client_id", f.checked.rec.clientId)
+                      .flag("new_session", bornSession)
+                      .num("age_ms", static_cast<int64_t>(f.checked.ageMs))
+                      .take();
+  p.emit(std::move(e));
   d.complete([&](http::Response& res) { respond(p, res, f.rq.reply, {{"code", code}}, f.headers); });
 }
 
@@ -124,6 +129,7 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         const store::SttRecord& rec = f->checked.rec;
         if (!owner.store().familyAlive(rec.parentFamily)) return out;  // revoked meanwhile
         uint64_t now = owner.nowMs();
+        const config::PolicyConfig& policy = owner.shared().policy;
         store::SessionRecord s;
         s.userId = rec.userId;
         s.sid = randomToken(16);
@@ -131,6 +137,8 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         s.bornFromSessionTransfer = true;
         s.parentFamily = rec.parentFamily;
         s.cascade = rec.cascade;
+        s.absoluteCapMs = static_cast<uint64_t>(policy.sessionTransferMaxLifetimeS) * 1000;
+        s.idleCapMs = static_cast<uint64_t>(policy.sessionTransferIdleTimeoutS) * 1000;
         std::string sid = s.sid;
         out.first = store::encodeToken(owner.store().putSession(owner.random16(), std::move(s), now));
         store::CodeRecord code = f->rq.code;
@@ -142,12 +150,17 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         // SPEC.md §4: no refresh token unless the web client allows it; the login still succeeds.
         if (!f->web->config.sessionTransfer.allowRefreshToken) code.scope = withoutOfflineAccess(code.scope);
         out.second = store::encodeToken(owner.store().putCode(owner.random16(), std::move(code), now));
+        owner.sttStats().bornSessions.add();
         return out;
       },
       [&p, d = std::move(d), f](std::pair<std::string, std::string> made) mutable {
-        if (made.second.empty()) return fail(p, d, *f, Reason::kParentRevoked);
-        addCookie(*f, sessionCookie(made.first, isHttpsIssuer(p.shared().issuer), 7 * 24 * 3600));
-        succeed(p, d, *f, made.second);
+        if (made.second.empty()) return fail(p, d, *f, RedeemFailure::kParentRevoked);
+        // The cookie lives as long as the session may: the policy's absolute cap when shorter.
+        int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
+        int64_t cap = p.shared().policy.sessionTransferMaxLifetimeS;
+        if (cap != 0 && cap < maxAgeS) maxAgeS = cap;
+        addCookie(*f, sessionCookie(made.first, isHttpsIssuer(p.shared().issuer), maxAgeS));
+        succeed(p, d, *f, made.second, true);
       });
 }
 
@@ -179,10 +192,10 @@ void weighExistingSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f
       [&p, d = std::move(d), f](std::pair<SessionCase, std::string> r) mutable {
         switch (r.first) {
           case SessionCase::kNone: return createBornSession(p, std::move(d), f);
-          case SessionCase::kSameUser: return succeed(p, d, *f, r.second);
+          case SessionCase::kSameUser: return succeed(p, d, *f, r.second, false);
           case SessionCase::kOtherUser:
             addCookie(*f, clearSessionCookie(isHttpsIssuer(p.shared().issuer)));
-            return fail(p, d, *f, Reason::kUserMismatch);
+            return fail(p, d, *f, RedeemFailure::kUserMismatch);
         }
       });
 }
@@ -230,6 +243,7 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
   auto f = std::make_shared<Flow>();
   f->rq = std::move(rq);
   f->web = &web;
+  f->sttHash = tokenHash(f->rq.stt.text);
   if (f->rq.stt.cookieSent) {  // whichever name it came under, the browser drops it
     addCookie(*f, clearCookie(kSttCookie, isHttpsIssuer(p.shared().issuer)));
     addCookie(*f, clearCookie(kSttCookieAlt, isHttpsIssuer(p.shared().issuer)));
@@ -244,7 +258,7 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
   http::Deferred d = ex.defer();
   store::TokenId id;
   if (!store::decodeToken(f->rq.stt.text, TokenKind::kSessionTransfer, shards, &id)) {
-    return fail(p, d, *f, Reason::kNotFound);
+    return fail(p, d, *f, RedeemFailure::kNotFound);
   }
   f->sttShard = id.shard;
   p.onOwner(
@@ -253,30 +267,26 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
         Checked c;
         uint64_t now = owner.nowMs();
         auto use = owner.store().takeStt(key, now);
+        c.known = use.outcome != SttOutcome::kNotFound;
         c.rec = std::move(use.record);
-        c.ageMs = use.outcome == SttOutcome::kNotFound ? 0 : now - c.rec.mintedAtMs;
-        const std::string& binding = f->web->config.sessionTransfer.enforceDeviceBinding;
+        c.ageMs = c.known && now > c.rec.mintedAtMs ? now - c.rec.mintedAtMs : 0;
         switch (use.outcome) {
-          case SttOutcome::kNotFound: c.reason = Reason::kNotFound; break;
-          case SttOutcome::kExpired: c.reason = Reason::kExpired; break;
-          case SttOutcome::kAlreadyUsed: c.reason = Reason::kAlreadyUsed; break;
-          case SttOutcome::kParentRevoked: c.reason = Reason::kParentRevoked; break;
-          case SttOutcome::kOk:
-            if (!f->rq.stt.allowed) c.reason = Reason::kTransport;
-            else if (binding == "ip" && c.rec.ip != f->rq.ip) c.reason = Reason::kIpMismatch;
-            // ASN binding needs both ASNs: a missing one fails closed (SPEC.md §3).
-            else if (binding == "asn" && (c.rec.asn == 0 || f->rq.asn == 0 || c.rec.asn != f->rq.asn)) {
-              c.reason = Reason::kAsnMismatch;
-            }
-            else if (c.rec.organization != f->rq.organization) c.reason = Reason::kOrganization;
-            else c.reason = Reason::kOk;
+          case SttOutcome::kNotFound: c.failure = RedeemFailure::kNotFound; break;
+          case SttOutcome::kExpired: c.failure = RedeemFailure::kExpired; break;
+          case SttOutcome::kAlreadyUsed: c.failure = RedeemFailure::kAlreadyUsed; break;
+          case SttOutcome::kParentRevoked: c.failure = RedeemFailure::kParentRevoked; break;
+          case SttOutcome::kOk: {
+            auto failure = checkPresentation(owner, *f, c.rec);
+            c.ok = !failure;
+            if (failure) c.failure = *failure;
             break;
+          }
         }
         return c;
       },
       [&p, d = std::move(d), f](Checked c) mutable {
         f->checked = std::move(c);
-        if (f->checked.reason != Reason::kOk) return fail(p, d, *f, f->checked.reason);
+        if (!f->checked.ok) return fail(p, d, *f, f->checked.failure);
         if (f->rq.session) return weighExistingSession(p, std::move(d), f);
         createBornSession(p, std::move(d), f);
       });

@@ -9,6 +9,7 @@
 #include "handoff/oauth/crypto.h"
 #include "handoff/oauth/provider.h"
 #include "handoff/oauth/session_transfer.h"
+#include "handoff/oauth/tenant_events.h"
 #include "handoff/oauth/token_response.h"
 
 namespace handoff::oauth {
@@ -48,6 +49,45 @@ struct Issued {
   bool bornFromSessionTransfer = false;  // its session came from an STT
   bool online = false;                   // its refresh family dies with that session
 };
+
+// The tenant log's view of one token request: Auth0's success and failure types for its grant
+// (seacft/feacft, sertft/fertft, sepft/fepft, seccft/feccft), who asked and from where.
+struct GrantLog {
+  std::string_view ok, fail;
+  const Client* client = nullptr;
+  std::string ip, userAgent;
+};
+
+GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant) {
+  GrantLog g{"sertft", "fertft", &client, p.clientIp(req), std::string(req.header("user-agent"))};
+  switch (grant) {
+    case Grant::kAuthorizationCode: g.ok = "seacft", g.fail = "feacft"; break;
+    case Grant::kPassword:
+    case Grant::kPasswordRealm: g.ok = "sepft", g.fail = "fepft"; break;
+    case Grant::kClientCredentials: g.ok = "seccft", g.fail = "feccft"; break;
+    case Grant::kRefreshToken:
+    case Grant::kTokenExchange: break;
+  }
+  return g;
+}
+
+// Emits the request's event: success when `error` is null.
+void logGrant(Provider& p, const GrantLog& g, const OAuthError* error, std::string_view userId) {
+  events::Event e = clientEvent(error == nullptr ? g.ok : g.fail, g.client, g.ip, g.userAgent);
+  e.userId = std::string(userId);
+  if (const User* u = userId.empty() ? nullptr : p.shared().tenant->userById(userId)) e.userName = u->email;
+  if (error != nullptr) {
+    e.description = std::string(error->description);
+    e.detailsJson = Details().str("error", error->error).take();
+  }
+  p.emit(std::move(e));
+}
+
+// A refusal decided before any hop: logged, then answered.
+void refuse(Provider& p, http::Exchange& ex, const GrantLog& g, const OAuthError& error) {
+  logGrant(p, g, &error, {});
+  sendOAuthError(ex.response, error);
+}
 
 // Issues the opaque access token (unless an API audience makes it a JWT, signed later) and, for offline_access, a refresh-token family on `owner`.
 void issueOnOwner(Provider& owner, const Client& client, Issued& out, bool withRefresh, uint64_t nowMs,
@@ -127,21 +167,23 @@ void writeTokens(Provider& p, http::Response& res, const Issued& g) {
 
 // Hops to `owner`, runs `op(ownerProvider) -> Issued` there, answers here.
 template <class Op>
-void issueVia(Provider& p, http::Exchange& ex, unsigned owner, Op&& op) {
+void issueVia(Provider& p, http::Exchange& ex, const GrantLog& log, unsigned owner, Op&& op) {
   http::Deferred d = ex.defer();
-  p.onOwner(owner, std::forward<Op>(op), [&p, d = std::move(d)](Issued g) mutable {
+  p.onOwner(owner, std::forward<Op>(op), [&p, d = std::move(d), log](Issued g) mutable {
+    logGrant(p, log, g.ok ? nullptr : &g.error, g.userId);
     d.complete([&p, &g](http::Response& res) { writeTokens(p, res, g); });
   });
 }
 
-void authorizationCodeGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+void authorizationCodeGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const Client& client,
+                            const http::ParamList& in) {
   std::string_view codeText = in.get("code");
-  if (codeText.empty()) return sendOAuthError(ex.response, kMissingCode);
+  if (codeText.empty()) return refuse(p, ex, log, kMissingCode);
   store::TokenId code;
   if (!store::decodeToken(codeText, TokenKind::kCode, static_cast<uint16_t>(p.shared().shards->size()), &code)) {
-    return sendOAuthError(ex.response, kInvalidCode);
+    return refuse(p, ex, log, kInvalidCode);
   }
-  issueVia(p, ex, code.shard,
+  issueVia(p, ex, log, code.shard,
            [code, client = &client, redirect = std::string(in.get("redirect_uri")),
             verifier = std::string(in.get("code_verifier"))](Provider& owner) {
              Issued out;
@@ -179,17 +221,18 @@ void authorizationCodeGrant(Provider& p, http::Exchange& ex, const Client& clien
            });
 }
 
-void refreshTokenGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+void refreshTokenGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const Client& client,
+                       const http::ParamList& in) {
   std::string_view text = in.get("refresh_token");
-  if (text.empty()) return sendOAuthError(ex.response, kMissingRefresh);
+  if (text.empty()) return refuse(p, ex, log, kMissingRefresh);
   if (isSessionTransferAudience(in.get("audience"))) {
     return mintSessionTransfer(p, ex, client, text, in.get("audience"));
   }
   store::TokenId rt;
   if (!store::decodeToken(text, TokenKind::kRefreshToken, static_cast<uint16_t>(p.shared().shards->size()), &rt)) {
-    return sendOAuthError(ex.response, kInvalidRefresh);
+    return refuse(p, ex, log, kInvalidRefresh);
   }
-  issueVia(p, ex, rt.shard, [rt, client = &client](Provider& owner) {
+  issueVia(p, ex, log, rt.shard, [rt, client = &client](Provider& owner) {
     Issued out;
     uint64_t now = owner.nowMs();
     auto rnd = owner.random16();
@@ -215,9 +258,10 @@ void refreshTokenGrant(Provider& p, http::Exchange& ex, const Client& client, co
   });
 }
 
-void passwordGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+void passwordGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const Client& client,
+                   const http::ParamList& in) {
   std::string username(in.get("username")), password(in.get("password"));
-  if (username.empty() || password.empty()) return sendOAuthError(ex.response, kMissingCredentials);
+  if (username.empty() || password.empty()) return refuse(p, ex, log, kMissingCredentials);
   std::string scope(in.get("scope"));
   http::Deferred d = ex.defer();
   std::shared_ptr<const Tenant> tenant = p.shared().tenant;
@@ -228,7 +272,7 @@ void passwordGrant(Provider& p, http::Exchange& ex, const Client& client, const 
         const User* u = tenant->userByEmail(username);
         return tenant->checkPassword(u, password) ? u : nullptr;
       },
-      [&p, client = &client, scope = std::move(scope), d = std::move(d)](const User* user) mutable {
+      [&p, client = &client, scope = std::move(scope), d = std::move(d), log](const User* user) mutable {
         Issued out;
         if (user == nullptr) {
           out.error = kWrongCredentials;
@@ -243,14 +287,16 @@ void passwordGrant(Provider& p, http::Exchange& ex, const Client& client, const 
           bool refresh = hasScope(out.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
           issueOnOwner(p, *client, out, refresh, p.nowMs(), nullptr, nullptr);
         }
+        logGrant(p, log, out.ok ? nullptr : &out.error, out.userId);
         d.complete([&p, &out](http::Response& res) { writeTokens(p, res, out); });
       });
 }
 
-void clientCredentialsGrant(Provider& p, http::Exchange& ex, const Client& client, const http::ParamList& in) {
+void clientCredentialsGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const Client& client,
+                            const http::ParamList& in) {
   std::string_view audience = in.get("audience");
-  if (audience.empty()) return sendOAuthError(ex.response, kNoAudience);
-  if (audience != p.shared().managementAudience) return sendOAuthError(ex.response, kUnknownAudience);
+  if (audience.empty()) return refuse(p, ex, log, kNoAudience);
+  if (audience != p.shared().managementAudience) return refuse(p, ex, log, kUnknownAudience);
   int64_t now = Provider::unixNow();
   std::string claims = "{";
   claims.append("\"iss\":");
@@ -268,8 +314,9 @@ void clientCredentialsGrant(Provider& p, http::Exchange& ex, const Client& clien
   claims.push_back('}');
   std::string jwt;
   if (auto st = signJwt(p.keys().current(), claims, jwt); !st) {
-    return sendOAuthError(ex.response, {500, "server_error", "cannot sign the access token"});
+    return refuse(p, ex, log, {500, "server_error", "cannot sign the access token"});
   }
+  logGrant(p, log, nullptr, {});
   std::string body;
   appendTokenResponse(body, {.accessToken = jwt, .scope = in.get("scope"), .expiresIn = p.shared().options.accessTokenTtlS});
   ex.response.start(200);
@@ -308,13 +355,14 @@ void Provider::serveToken(void* self, http::Exchange& ex) {
   std::optional<Grant> grant = parseGrant(grantType);
   if (!grant) return sendOAuthError(ex.response, kUnsupportedGrant);
   if (*grant == Grant::kTokenExchange) return tokenExchangeGrant(p, ex, client, p.params_);
-  if (!client.allowsGrant(*grant)) return sendOAuthError(ex.response, kUnauthorizedGrant);
+  GrantLog log = grantLog(p, ex.request, client, *grant);
+  if (!client.allowsGrant(*grant)) return refuse(p, ex, log, kUnauthorizedGrant);
   switch (*grant) {
-    case Grant::kAuthorizationCode: return authorizationCodeGrant(p, ex, client, p.params_);
-    case Grant::kRefreshToken: return refreshTokenGrant(p, ex, client, p.params_);
+    case Grant::kAuthorizationCode: return authorizationCodeGrant(p, ex, log, client, p.params_);
+    case Grant::kRefreshToken: return refreshTokenGrant(p, ex, log, client, p.params_);
     case Grant::kPassword:
-    case Grant::kPasswordRealm: return passwordGrant(p, ex, client, p.params_);
-    case Grant::kClientCredentials: return clientCredentialsGrant(p, ex, client, p.params_);
+    case Grant::kPasswordRealm: return passwordGrant(p, ex, log, client, p.params_);
+    case Grant::kClientCredentials: return clientCredentialsGrant(p, ex, log, client, p.params_);
     case Grant::kTokenExchange: break;
   }
   sendOAuthError(ex.response, kUnsupportedGrant);

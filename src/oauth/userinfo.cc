@@ -6,6 +6,7 @@
 #include <string>
 
 #include "handoff/http/json.h"
+#include "handoff/oauth/management_auth.h"
 #include "handoff/oauth/provider.h"
 #include "handoff/oauth/token_response.h"
 
@@ -22,16 +23,6 @@ void invalidToken(http::Response& res, bool tokenSent) {
   res.finish("application/json",
              tokenSent ? R"({"error":"invalid_token","error_description":"the access token is invalid or expired"})"
                        : R"({"error":"invalid_token","error_description":"an access token is required"})");
-}
-
-// The token of `Authorization: Bearer <token>`: scheme in any case, one or more spaces. Empty
-// for anything else.
-std::string_view bearerToken(std::string_view authorization) {
-  size_t space = authorization.find(' ');
-  if (space == std::string_view::npos || !http::equalsIgnoreCase(authorization.substr(0, space), "Bearer")) return {};
-  std::string_view token = authorization.substr(space);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  return token;
 }
 
 struct Found {

@@ -212,6 +212,7 @@ void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) 
     ++lastCascade_.sessions;
     lastCascade_.families += revokeFamiliesOfSession(s->sid, true);
   }
+  if (lastCascade_.sessions != 0) cascades_.store(cascades_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void ShardStore::reap(uint64_t nowMs) {

@@ -67,6 +67,8 @@ class Node {
   void initShard(core::Shard& shard);
   void buildRoutes(http::Router& router, ShardState* st);
   void reloadKeys();
+  void renderSessionTransferMetrics(std::string& out) const;
+  void renderEventMetrics(std::string& out) const;
 
   config::Config config_;
   int lockFd_ = -1;
@@ -78,6 +80,7 @@ class Node {
   std::atomic<bool> draining_{false};
   std::atomic<unsigned> reloads_{0};
   std::shared_ptr<const oauth::KeySet> keys_;  // control thread's copy of the current snapshot
+  std::unique_ptr<events::EventLog> events_;    // the tenant log, shared by every shard
   oauth::ProviderShared provider_;              // immutable once the shards start
   std::vector<oauth::Provider*> providers_;     // by shard, for owner hops
 };

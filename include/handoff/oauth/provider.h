@@ -14,10 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "handoff/config/config.h"
 #include "handoff/core/shard_set.h"
+#include "handoff/events/event_log.h"
 #include "handoff/http/params.h"
 #include "handoff/http/router.h"
+#include "handoff/net/cidr.h"
 #include "handoff/oauth/jwt.h"
+#include "handoff/oauth/n2w_stats.h"
 #include "handoff/oauth/oauth_error.h"
 #include "handoff/oauth/rate_limit.h"
 #include "handoff/oauth/tenant.h"
@@ -37,6 +41,10 @@ struct ProviderShared {
   std::vector<std::string> domains;  // hosts that name this tenant (the STT audience's host)
   std::string discovery;             // built once the routes are known
   ProviderOptions options;
+  config::PolicyConfig policy;       // [policy]: STT-born sessions
+  net::TrustedProxies proxies;       // [proxy]: whose X-Forwarded-For names the client
+  events::EventLog* events = nullptr;  // the tenant log; null: events are not kept
+  bool testClock = false;            // --test-clock: POST /test/clock is served
   core::ShardSet* shards = nullptr;
 };
 
@@ -55,6 +63,7 @@ class Provider {
   void setKeys(std::shared_ptr<const KeySet> keys) { keys_ = std::move(keys); }
   const KeySet& keys() const { return *keys_; }
   store::ShardStore& store() { return store_; }
+  const store::ShardStore& store() const { return store_; }
   const ProviderShared& shared() const { return shared_; }
   unsigned shard() const { return shard_; }
 
@@ -71,9 +80,18 @@ class Provider {
   // 16 fresh random bytes for a token key.
   std::array<uint8_t, 16> random16();
 
-  // Monotonic milliseconds of this shard's loop, and wall-clock seconds for JWT claims.
+  // Monotonic milliseconds of this shard's loop, and wall-clock seconds for JWT claims. Both
+  // include the test clock's offset (zero unless --test-clock moved it).
   uint64_t nowMs();
   static int64_t unixNow();
+
+  // The request's client IP: the peer, or what a trusted proxy forwarded (SPEC.md §3).
+  std::string clientIp(const http::Request& req) const;
+
+  // Appends an event to the tenant log from this shard; the zero id when no log is kept.
+  events::LogId emit(events::Event e);
+  SessionTransferStats& sttStats() { return sttStats_; }
+  const SessionTransferStats& sttStats() const { return sttStats_; }
 
  private:
   static void serveDiscovery(void* self, http::Exchange& ex);
@@ -87,6 +105,8 @@ class Provider {
   static void serveOidcLogout(void* self, http::Exchange& ex);  // OIDC RP-initiated logout
   static void serveUserinfo(void* self, http::Exchange& ex);
   static void serveRevoke(void* self, http::Exchange& ex);
+  static void serveLogs(void* self, http::Exchange& ex);       // GET /api/v2/logs
+  static void serveTestClock(void* self, http::Exchange& ex);  // POST /test/clock (--test-clock)
 
   const ProviderShared& shared_;
   unsigned shard_;
@@ -95,6 +115,7 @@ class Provider {
   store::ShardStore store_;
   http::ParamList params_;  // reused per request
   RateLimiter loginLimiter_;  // POST /u/login attempts per client IP, this shard's share
+  SessionTransferStats sttStats_;
 };
 
 // Reads the parameters of a token-endpoint style request: form (RFC 6749) or JSON (Auth0's SDKs)

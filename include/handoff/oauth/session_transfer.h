@@ -21,6 +21,7 @@ inline constexpr std::string_view kRefreshTokenType = "urn:ietf:params:oauth:tok
 inline constexpr std::string_view kSttCookie = "auth0_session_transfer_token";
 inline constexpr std::string_view kSttCookieAlt = "session_transfer_token";
 inline constexpr std::string_view kSttParam = "session_transfer_token";
+inline constexpr std::string_view kSsoRefParam = "sso_ref";  // the login page's pointer to the `w` event
 
 // "urn:<host>:session_transfer", whatever the host: the switch that selects the mint.
 bool isSessionTransferAudience(std::string_view audience);
@@ -49,13 +50,15 @@ struct RedeemRequest {
   std::optional<store::TokenId> session;  // the browser's existing session cookie, if any
   std::string ip;           // the redeeming client's IP, normalised
   uint32_t asn = 0;         // its ASN; 0 when unknown (no ASN database yet: asn binding fails closed)
+  std::string country;      // its country (ISO code); empty when unknown
+  std::string userAgent;
   std::string organization;
   SttPresentation stt;
 };
 
 // Evaluates the STT against the browser's session (SPEC.md §3 table) and answers: a code, or
 // the login page (login_required for prompt=none). Every failure is a `w` event, never an OAuth
-// error about the token.
+// error about the token; the login page gets the event's log_id as `sso_ref` and shows it.
 void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, RedeemRequest rq);
 
 // The /authorize query without `name=...` pairs (the login page must not carry the STT).

@@ -3,6 +3,7 @@
 // Thread-bound to its shard; every method takes the current monotonic time in milliseconds.
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <optional>
 #include <span>
@@ -97,6 +98,9 @@ class ShardStore {
     size_t families = 0;
   };
   const Cascade& lastCascade() const { return lastCascade_; }
+  // Revocations so far that ended at least one STT-born session. Readable from any thread
+  // (/metrics); written by the owner only.
+  uint64_t cascades() const { return cascades_.load(std::memory_order_relaxed); }
 
   // Drops expired codes and sessions, and the tokens of revoked families.
   void reap(uint64_t nowMs);
@@ -128,6 +132,7 @@ class ShardStore {
   TokenTable<SttRecord> stts_{256};
   std::deque<Expiry> sttExpiry_;
   Cascade lastCascade_;
+  std::atomic<uint64_t> cascades_{0};
   TokenTable<AccessRecord> access_{256};
   std::deque<Expiry> accessExpiry_;  // one TTL too
   TokenTable<SessionRecord> sessions_{256};

@@ -1,0 +1,24 @@
+// Bearer authentication of the management API (/api/v2/...): an access token this tenant signed
+// for the client_credentials grant, whose audience is the management API (ISSUER + "api/v2/"),
+// unexpired, with the scope the endpoint needs. Failures answer in the management API's error
+// shape, as Auth0's does: {"statusCode","error","message","errorCode"}.
+#pragma once
+
+#include <string_view>
+
+#include "handoff/http/message.h"
+
+namespace handoff::oauth {
+
+class Provider;
+
+// The token of `Authorization: Bearer <token>` (scheme in any case); empty for anything else.
+std::string_view bearerToken(std::string_view authorization);
+
+// True when the request may go on; otherwise the 401/403 answer has been sent.
+bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view requiredScope);
+
+// A management API error: `{"statusCode":status,"error":<reason phrase>,"message":…,"errorCode":…}`.
+void sendManagementError(http::Response& res, int status, std::string_view message, std::string_view errorCode);
+
+}  // namespace handoff::oauth
