@@ -118,6 +118,8 @@ inline std::string setCookie(const HttpResponse& r, const std::string& name) {
 class Browser {
  public:
   explicit Browser(uint16_t port) : port_(port) {}
+  // Connects from `sourceIp` (see Client(port, sourceIp)): a browser at another client IP.
+  Browser(uint16_t port, std::string sourceIp) : port_(port), sourceIp_(std::move(sourceIp)) {}
 
   HttpResponse get(const std::string& target, const std::string& extra = "") {
     return send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + cookieHeader() + extra + "\r\n");
@@ -136,7 +138,7 @@ class Browser {
     return h.empty() ? "" : "Cookie: " + h + "\r\n";
   }
   HttpResponse send(const std::string& request) {
-    Client c(port_);
+    Client c(port_, sourceIp_);
     auto r = c.roundTrip(request, Millis(5000));
     EXPECT_TRUE(r) << c.error();
     if (!r) return {};
@@ -149,6 +151,7 @@ class Browser {
     return *r;
   }
   uint16_t port_;
+  std::string sourceIp_;
   std::map<std::string, std::string> jar_;
 };
 

@@ -390,11 +390,30 @@ bool HttpResponse::closes() const { return iequals(header("Connection"), "close"
 
 // ── Client ──────────────────────────────────────────────────────────────────────────────────
 
-Client::Client(uint16_t port) {
+Client::Client(uint16_t port) { connectTo(port, {}); }
+
+Client::Client(uint16_t port, const std::string& sourceIp) { connectTo(port, sourceIp); }
+
+void Client::connectTo(uint16_t port, const std::string& sourceIp) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error_ = std::string("socket: ") + std::strerror(errno);
     return;
+  }
+  if (!sourceIp.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = 0;
+    if (::inet_pton(AF_INET, sourceIp.c_str(), &local.sin_addr) != 1) {
+      error_ = "not an IPv4 address: " + sourceIp;
+      ::close(fd);
+      return;
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      error_ = "bind " + sourceIp + ": " + std::strerror(errno);
+      ::close(fd);
+      return;
+    }
   }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;

@@ -112,6 +112,10 @@ class Client {
  public:
   // Connects to 127.0.0.1:port (TCP_NODELAY, close-on-exec). Check connected().
   explicit Client(uint16_t port);
+  // The same from a chosen local IPv4 address (bound before connecting; e.g. "127.0.0.2", any
+  // loopback address works on Linux), so that the server sees another client IP. An empty
+  // sourceIp is Client(port).
+  Client(uint16_t port, const std::string& sourceIp);
   ~Client();
   Client(Client&& other) noexcept;
   Client& operator=(Client&& other) noexcept;
@@ -147,6 +151,7 @@ class Client {
   const std::string& buffered() const { return buf_; }
 
  private:
+  void connectTo(uint16_t port, const std::string& sourceIp);
   // Reads what is available (waiting up to the deadline). False on timeout or end of stream.
   bool fill(std::chrono::steady_clock::time_point deadline);
 
