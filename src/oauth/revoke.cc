@@ -6,6 +6,7 @@
 
 #include "handoff/oauth/client_auth.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/oauth/tenant_events.h"
 
 namespace handoff::oauth {
 namespace {
@@ -34,14 +35,37 @@ void Provider::serveRevoke(void* self, http::Exchange& ex) {
   bool refresh = store::decodeToken(text, store::TokenKind::kRefreshToken, shards, &id);
   if (!refresh && !store::decodeToken(text, store::TokenKind::kAccessToken, shards, &id)) return revoked(ex.response);
   http::Deferred d = ex.defer();
+  // What a refresh-token revocation set off, for the tenant log's `srrt`.
+  struct Outcome {
+    bool revoked = false;
+    store::ShardStore::Cascade cascade;
+  };
   p.onOwner(
       id.shard,
       [key = id.key, refresh, clientId = auth->client->id()](Provider& owner) {
-        if (refresh) return owner.store().revokeRefresh(key, clientId);
+        Outcome out;
+        if (refresh) {
+          out.revoked = owner.store().revokeRefresh(key, clientId);
+          if (out.revoked) out.cascade = owner.store().lastCascade();
+          return out;
+        }
         const store::AccessRecord* a = owner.store().findAccess(key, owner.nowMs());
-        return a != nullptr && a->clientId == clientId && owner.store().revokeAccess(key);
+        out.revoked = a != nullptr && a->clientId == clientId && owner.store().revokeAccess(key);
+        return out;
       },
-      [d = std::move(d)](bool) mutable { d.complete([](http::Response& res) { revoked(res); }); });
+      [&p, d = std::move(d), refresh, client = auth->client, ip = p.clientIp(ex.request),
+       userAgent = std::string(ex.request.header("user-agent"))](Outcome o) mutable {
+        if (refresh && o.revoked) {
+          events::Event e = clientEvent("srrt", client, ip, userAgent);
+          e.description = "Successful refresh token revocation";
+          e.detailsJson = Details()
+                              .num("cascade_sessions", static_cast<int64_t>(o.cascade.sessions))
+                              .num("cascade_refresh_token_families", static_cast<int64_t>(o.cascade.families))
+                              .take();
+          p.emit(std::move(e));
+        }
+        d.complete([](http::Response& res) { revoked(res); });
+      });
 }
 
 }  // namespace handoff::oauth
