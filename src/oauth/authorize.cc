@@ -161,6 +161,12 @@ void respondError(const Provider& p, http::Response& res, const Reply& r, const 
   respond(p, res, r, {{"error", e.error}, {"error_description", e.description}}, extra);
 }
 
+// The query the login page keeps: never an STT (a probe leaves it unconsumed, and it must not
+// travel further in URLs), never a stale sso_ref.
+namespace {
+std::string loginQuery(std::string_view query) { return withoutParam(withoutParam(query, kSttParam), kSsoRefParam); }
+}  // namespace
+
 void toLoginPage(http::Response& res, std::string_view query, std::span<const http::Header> extra) {
   std::string location = "/u/login?";
   location.append(query);  // the request target's own bytes: no CR, LF or space can be in them
@@ -208,7 +214,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
     rq.reply = std::move(reply);
     rq.code = std::move(code);
     rq.promptNone = promptNone;
-    rq.loginQuery = withoutParam(withoutParam(req.query, kSttParam), kSsoRefParam);
+    rq.loginQuery = loginQuery(req.query);
     store::TokenId current;
     if (store::decodeToken(findCookie(req, kSessionCookie), TokenKind::kSession,
                            static_cast<uint16_t>(p.shared_.shards->size()), &current)) {
@@ -227,7 +233,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
                                         static_cast<uint16_t>(p.shared_.shards->size()), &session);
   if (!haveSession) {
     if (promptNone) return respondError(p, ex.response, reply, kLoginRequired);
-    return toLoginPage(ex.response, req.query);
+    return toLoginPage(ex.response, loginQuery(req.query));
   }
 
   http::Deferred d = ex.defer();
@@ -248,7 +254,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
         return store::encodeToken(owner.store().putCode(owner.random16(), std::move(code), now));
       },
       [&p, d = std::move(d), reply = std::move(reply), promptNone,
-       query = std::string(req.query)](std::string minted) mutable {
+       query = loginQuery(req.query)](std::string minted) mutable {
         d.complete([&](http::Response& res) {
           if (!minted.empty()) return respond(p, res, reply, {{"code", minted}});
           if (promptNone) return respondError(p, res, reply, kLoginRequired);

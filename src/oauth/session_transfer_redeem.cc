@@ -230,7 +230,7 @@ SttPresentation findSessionTransferToken(const http::Request& req, const http::P
   if (!q.empty() && queryAllowed) {
     out = {std::string(q), std::string(cookie), true, true, out.cookieSent};
   } else if (!cookie.empty() && cookieAllowed) {
-    out = {std::string(cookie), {}, true, true, true};
+    out = {std::string(cookie), std::string(q), true, true, true};
   } else if (!q.empty() || !cookie.empty()) {
     // Ignored for the session, but consumed all the same (SPEC.md §3) and logged.
     out = {std::string(q.empty() ? cookie : q), q.empty() ? std::string() : std::string(cookie), true, false,
@@ -250,8 +250,8 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
   }
   uint16_t shards = static_cast<uint16_t>(p.shared().shards->size());
   store::TokenId other;
-  if (!f->rq.stt.otherCookie.empty() &&
-      store::decodeToken(f->rq.stt.otherCookie, TokenKind::kSessionTransfer, shards, &other)) {
+  if (!f->rq.stt.other.empty() && f->rq.stt.other != f->rq.stt.text &&
+      store::decodeToken(f->rq.stt.other, TokenKind::kSessionTransfer, shards, &other)) {
     p.onOwner(other.shard, [key = other.key](Provider& owner) { return owner.store().takeStt(key, owner.nowMs()).outcome; },
               [](SttOutcome) {});
   }

@@ -130,11 +130,9 @@ TEST_F(Redeem, QueryWinsOverTheCookieWhichIsConsumedToo) {
 }
 
 // SPEC.md §3: "Whatever is presented is consumed on first presentation". When the client allows
-// only the cookie, the cookie's token is used — and a query token sent alongside is presented too.
-// SERVER BUG, disabled until fixed (run with --gtest_also_run_disabled_tests): the server never
-// consumes that query token (findSessionTransferToken keeps no `otherCookie` counterpart for it),
-// so it still redeems afterwards. Enable by dropping the DISABLED_ prefix once fixed.
-TEST_F(Redeem, DISABLED_CookieUsedWhenQueryIsNotAllowedAndTheQueryTokenIsConsumedToo) {
+// only the cookie, the cookie's token is used — and a query token sent alongside is presented too,
+// so it is consumed as well.
+TEST_F(Redeem, CookieUsedWhenQueryIsNotAllowedAndTheQueryTokenIsConsumedToo) {
   start(transportTenant());
   std::string query = aliceStt(), cookie = bobStt();
   Browser b(port());
@@ -192,6 +190,9 @@ TEST_F(Redeem, HeadAndPrefetchNeverConsumeTheToken) {
     HttpResponse p = b.get(target, hint);
     EXPECT_EQ(codeOf(p), "") << hint << p.raw;
     EXPECT_EQ(setCookie(p, "handoff_session"), "") << hint << p.raw;
+    // The probe goes the usual way (the login page), and the token does not travel on in its URL.
+    EXPECT_EQ(p.header("location").rfind("/u/login?", 0), 0u) << hint << p.raw;
+    EXPECT_EQ(p.header("location").find(s), std::string::npos) << hint << p.raw;
   }
   Browser cookieProbe(port());
   cookieProbe.jar()[kSttCookie] = s;

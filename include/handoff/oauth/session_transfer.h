@@ -35,7 +35,7 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
 // What the browser brought to /authorize.
 struct SttPresentation {
   std::string text;         // the token evaluated (query wins when the client allows query)
-  std::string otherCookie;  // a cookie-borne token not evaluated (query won): consumed too
+  std::string other;        // the token of the other transport, not evaluated: consumed too
   bool present = false;
   bool allowed = false;     // by a transport the web client accepts
   bool cookieSent = false;  // an STT cookie came: the answer expires it
