@@ -71,10 +71,10 @@ TokenId ShardStore::putStt(Random16 random, SttRecord rec, uint64_t nowMs) {
 ShardStore::SttUse ShardStore::takeStt(const TokenKey& key, uint64_t nowMs) {
   SttUse out;
   SttRecord* rec = stts_.find(key);
-  if (rec == nullptr) return out;  // never minted, or expired and reaped
+  if (rec == nullptr) return out;  // never minted, or reaped long after its expiry
   out.record = *rec;
   if (rec->expiresAtMs <= nowMs) {
-    stts_.erase(key);
+    rec->used = true;  // kept until the reaper drops it, so a late presentation reads "expired"
     out.outcome = SttOutcome::kExpired;
   } else if (rec->used) {
     out.outcome = SttOutcome::kAlreadyUsed;
@@ -228,11 +228,13 @@ void ShardStore::reap(uint64_t nowMs) {
     const AccessRecord* a = access_.find(key);
     if (a != nullptr && a->expiresAtMs <= nowMs) access_.erase(key);
   }
-  while (!sttExpiry_.empty() && sttExpiry_.front().atMs <= nowMs) {
+  // STTs are kept for a while after they expire, so that a late presentation is reported as
+  // "expired" (with who minted it, from where, how long ago) rather than "not found".
+  while (!sttExpiry_.empty() && sttExpiry_.front().atMs + limits_.sttTombstoneMs <= nowMs) {
     const TokenKey key = sttExpiry_.front().key;
     sttExpiry_.pop_front();
     const SttRecord* t = stts_.find(key);
-    if (t != nullptr && t->expiresAtMs <= nowMs) stts_.erase(key);
+    if (t != nullptr && t->expiresAtMs + limits_.sttTombstoneMs <= nowMs) stts_.erase(key);
   }
   std::vector<TokenKey> expired;
   sessions_.forEach([&](const TokenKey& k, const SessionRecord& s) {

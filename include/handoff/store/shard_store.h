@@ -17,6 +17,7 @@ struct StoreLimits {
   uint64_t codeTtlMs = 60'000;                     // SECURITY.md: codes live at most 60 s
   uint64_t accessTtlMs = 86'400'000;               // opaque access tokens (Auth0: 24 h)
   uint64_t sttTtlMs = 60'000;                      // session transfer tokens (SPEC.md §2)
+  uint64_t sttTombstoneMs = 300'000;               // an STT is remembered this long after expiry
   uint64_t sessionIdleMs = 3ull * 24 * 3600 * 1000;
   uint64_t sessionAbsoluteMs = 7ull * 24 * 3600 * 1000;
 };

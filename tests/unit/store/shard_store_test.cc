@@ -297,7 +297,9 @@ TEST(ShardStoreTransfer, SingleUseWhateverTheOutcome) {
   EXPECT_EQ(t.s.takeStt(t.stt.key, 2000).outcome, SttOutcome::kOk);
   EXPECT_EQ(t.s.takeStt(t.stt.key, 2001).outcome, SttOutcome::kAlreadyUsed);
   t.s.reap(61'000);
-  EXPECT_EQ(t.s.takeStt(t.stt.key, 61'001).outcome, SttOutcome::kNotFound);
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 61'001).outcome, SttOutcome::kExpired) << "kept after expiry, still consumed";
+  t.s.reap(1000 + 60'000 + 300'000);
+  EXPECT_EQ(t.s.takeStt(t.stt.key, 361'001).outcome, SttOutcome::kNotFound) << "dropped after the tombstone time";
 }
 
 TEST(ShardStoreTransfer, ExpiresAfterSixtySeconds) {
@@ -305,12 +307,17 @@ TEST(ShardStoreTransfer, ExpiresAfterSixtySeconds) {
   auto use = t.s.takeStt(t.stt.key, 61'000);
   EXPECT_EQ(use.outcome, SttOutcome::kExpired);
   EXPECT_EQ(use.record.userId, "auth0|demo") << "the record still describes the token for the event";
-  EXPECT_EQ(t.s.takeStt(t.stt.key, 61'001).outcome, SttOutcome::kNotFound);
+  t.s.reap(200'000);
+  auto late = t.s.takeStt(t.stt.key, 200'001);
+  EXPECT_EQ(late.outcome, SttOutcome::kExpired) << "a late presentation is still reported as expired";
+  EXPECT_EQ(late.record.userId, "auth0|demo");
 }
 
-TEST(ShardStoreTransfer, IsReapedAfterExpiry) {
+TEST(ShardStoreTransfer, IsReapedFiveMinutesAfterExpiry) {
   Transfer t;
   t.s.reap(61'000);
+  EXPECT_EQ(t.s.sessionTransferTokens(), 1u);
+  t.s.reap(1000 + 60'000 + 300'000);
   EXPECT_EQ(t.s.sessionTransferTokens(), 0u);
 }
 
