@@ -157,7 +157,7 @@ ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_v
   }
   if (fam->rotating) {
     bool isCurrent = key == fam->current;
-    bool withinLeeway = key == fam->previous && nowMs <= fam->rotatedAtMs + leewayMs;
+    bool withinLeeway = key == fam->previous && leewayMs != 0 && nowMs < fam->rotatedAtMs + leewayMs;
     if (!isCurrent && !withinLeeway) {
       revokeFamily(*fam, familyKey);  // reuse of a rotated-out token: the whole family goes
       out.outcome = RefreshOutcome::kReuse;

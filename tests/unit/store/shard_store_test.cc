@@ -199,6 +199,17 @@ TEST(ShardStoreRefresh, RotatesThroughIndexGrowth) {
   EXPECT_EQ(s.useRefresh(first.key, "native", nb, 0, 5000).outcome, RefreshOutcome::kReuse);
 }
 
+TEST(ShardStoreRefresh, ZeroLeewayRefusesTheRotatedOutTokenEvenInTheSameMillisecond) {
+  ShardStore s(0);
+  Rand r;
+  auto b = r.next();
+  TokenId rt1 = s.issueRefresh(b, family("native", true), 0);
+  auto nb = r.next();
+  ASSERT_EQ(s.useRefresh(rt1.key, "native", nb, 0, 100).outcome, RefreshOutcome::kOk);
+  auto nb2 = r.next();
+  EXPECT_EQ(s.useRefresh(rt1.key, "native", nb2, 0, 100).outcome, RefreshOutcome::kReuse);
+}
+
 TEST(ShardStoreRefresh, LeewayEnds) {
   ShardStore s(0);
   Rand r;
