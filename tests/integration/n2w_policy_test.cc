@@ -202,6 +202,29 @@ TEST_F(Policy, IdleCapEndsOnlyTheBornSession) {
   EXPECT_FALSE(codeOf(still).empty()) << "a hosted-login session is not capped\n" << still.raw;
 }
 
+// SPEC.md §5: ending a born session by expiry revokes the refresh tokens issued in it
+// (enforce_online_refresh_tokens, on by default); with it off they survive the expiry.
+TEST_F(Policy, OnlineRefreshTokensEndWhenTheBornSessionExpires) {
+  // app-web has the defaults (allow_refresh_token false): two clients of their own.
+  startWith(policyTenant("[policy]\nsession_transfer_idle_timeout_s = 300\n",
+                         webClient("app-web-online", "allowed_authentication_methods = [\"query\"]\n"
+                                                     "allow_refresh_token = true\n") +
+                             webClient("app-web-offline", "allowed_authentication_methods = [\"query\"]\n"
+                                                          "allow_refresh_token = true\n"
+                                                          "enforce_online_refresh_tokens = false\n")));
+  Browser online(port()), offline(port());
+  std::string onlineRt = jsonField(sttLogin(online, aliceStt(), "app-web-online"), "refresh_token");
+  std::string offlineRt = jsonField(sttLogin(offline, aliceStt(), "app-web-offline"), "refresh_token");
+  ASSERT_FALSE(onlineRt.empty());
+  ASSERT_FALSE(offlineRt.empty());
+  advance(301);  // both born sessions pass their idle cap; the reaper ends them within a second
+  EXPECT_TRUE(eventually([&] { return refresh(onlineRt, "app-web-online").status == 403; }, Millis(5000)))
+      << "the online refresh token outlived its session";
+  expectLoginRequired(promptNone(online, "app-web-online"));
+  HttpResponse kept = refresh(offlineRt, "app-web-offline");
+  EXPECT_EQ(kept.status, 200) << "enforce_online_refresh_tokens = false: it survives the expiry\n" << kept.body;
+}
+
 TEST_F(Policy, MaxLifetimeCapsTheBornSession) {
   startWith(policyTenant("[policy]\nsession_transfer_max_lifetime_s = 3600\n"));
   Browser born(port());
