@@ -63,6 +63,9 @@ class Stream {
   bool closing() const { return closing_; }
 
   const SocketAddress& peer() const { return peer_; }
+  // Replaces the peer for everything above: the client that a PROXY protocol header names
+  // (net/proxy_handler.h), set before the connection's real handler exists.
+  void setPeer(const SocketAddress& peer) { peer_ = peer; }
   const SocketAddress& local() const { return local_; }
   uint64_t id() const { return id_; }
 
