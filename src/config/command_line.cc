@@ -13,6 +13,9 @@ std::string usage() {
   return "usage: handoffd [options]\n"
          "  --config FILE        TOML configuration (default: the built-in demo tenant)\n"
          "  --listen HOST:PORT   listening address, repeatable; port 0 picks a free port\n"
+         "  --listen-proxy HOST:PORT\n"
+         "                       the same for connections that begin with a PROXY protocol header\n"
+         "                       (v1 or v2) from a [proxy] trusted peer; repeatable\n"
          "  --threads N          shards (event-loop threads); default: one per core\n"
          "  --no-pin             do not pin shards to cores\n"
          "  --data-dir DIR       data directory (default ./handoff-data)\n"
@@ -25,7 +28,7 @@ std::string usage() {
 core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   CommandLine cl;
   std::string configFile;
-  std::vector<std::string> listen;
+  std::vector<std::string> listen, listenProxy;
   std::optional<unsigned> threads;
   std::optional<std::string> dataDir, geoAsn, logLevel;
   bool noPin = false, testClock = false;
@@ -43,12 +46,13 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
       noPin = true;
     } else if (a == "--test-clock") {
       testClock = true;
-    } else if (a == "--config" || a == "--listen" || a == "--threads" || a == "--data-dir" ||
-               a == "--geo-asn" || a == "--log-level") {
+    } else if (a == "--config" || a == "--listen" || a == "--listen-proxy" || a == "--threads" ||
+               a == "--data-dir" || a == "--geo-asn" || a == "--log-level") {
       const char* v = value(a);
       if (v == nullptr) return Error(Errc::kInvalidArgument, std::string(a) + " needs a value");
       if (a == "--config") configFile = v;
       else if (a == "--listen") listen.push_back(v);
+      else if (a == "--listen-proxy") listenProxy.push_back(v);
       else if (a == "--data-dir") dataDir = v;
       else if (a == "--geo-asn") geoAsn = v;
       else if (a == "--log-level") logLevel = v;
@@ -73,6 +77,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   }
   Config& c = cl.config;
   if (!listen.empty()) c.listen = listen;
+  if (!listenProxy.empty()) c.listenProxy = listenProxy;
   if (threads) c.threads = *threads;
   if (dataDir) c.dataDir = *dataDir;
   if (geoAsn) c.geoAsn = *geoAsn;
@@ -80,6 +85,10 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   c.testClock = testClock;
   if (logLevel && !core::parseLogLevel(*logLevel, &c.logLevel)) {
     return Error(Errc::kInvalidArgument, "--log-level must be debug, info, warn or error");
+  }
+  if (!c.listenProxy.empty() && c.proxy.trusted.empty()) {
+    return Error(Errc::kInvalidArgument,
+                 "listen_proxy needs proxy.trusted: a PROXY protocol header is accepted only from a trusted peer");
   }
   return cl;
 }

@@ -108,8 +108,10 @@ std::string asJson(const toml::node& v) {
 }
 
 void readServer(Reader& r, const toml::table& t, Config& c) {
+  bool plain = false;
   r.each(t, "server", [&](const std::string& k, const toml::node& v, const std::string& key) {
-    if (k == "listen") r.strings(v, key, c.listen);
+    if (k == "listen") r.strings(v, key, c.listen), plain = true;
+    else if (k == "listen_proxy") r.strings(v, key, c.listenProxy);
     else if (k == "threads") r.unsignedInt(v, key, c.threads, 0, 1024);
     else if (k == "pin") r.boolean(v, key, c.pin);
     else if (k == "data_dir") r.str(v, key, c.dataDir);
@@ -120,6 +122,7 @@ void readServer(Reader& r, const toml::table& t, Config& c) {
     } else return false;
     return true;
   });
+  if (!plain && !c.listenProxy.empty()) c.listen.clear();  // no default plain listener beside them
 }
 
 void readLimits(Reader& r, const toml::table& t, http::Limits& l) {
@@ -323,7 +326,9 @@ core::Result<Config> loadConfigFile(const std::string& path) {
     return true;
   });
   if (r.failed()) return Error(Errc::kInvalidArgument, r.error());
-  if (c.listen.empty()) return Error(Errc::kInvalidArgument, path + ": server.listen: at least one address is required");
+  if (c.listen.empty() && c.listenProxy.empty()) {
+    return Error(Errc::kInvalidArgument, path + ": server.listen: at least one address is required");
+  }
   for (size_t i = 0; i < c.clients.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (c.clients[i].clientId == c.clients[j].clientId) {

@@ -86,6 +86,9 @@ struct ProxyConfig {
 struct Config {
   std::string sourceFile;  // empty for the demo tenant
   std::vector<std::string> listen{"127.0.0.1:8080"};
+  // Listeners whose connections begin with a PROXY protocol header (v1 or v2) from a peer in
+  // proxy.trusted. A file that names these and no `listen` has no plain listener.
+  std::vector<std::string> listenProxy;
   unsigned threads = 0;  // 0: one per core
   bool pin = true;
   std::string dataDir = "./handoff-data";
@@ -108,8 +111,9 @@ Config demoConfig();
 // Parses a TOML file. Errors name the file, the line and the key.
 core::Result<Config> loadConfigFile(const std::string& path);
 
-// Command-line: `handoffd [--config FILE] [--listen HOST:PORT]... [--threads N] [--data-dir DIR]
-// [--geo-asn FILE] [--log-level LEVEL] [--no-pin]`. Flags override the file.
+// Command-line: `handoffd [--config FILE] [--listen HOST:PORT]... [--listen-proxy HOST:PORT]...
+// [--threads N] [--data-dir DIR] [--geo-asn FILE] [--log-level LEVEL] [--no-pin]`. Flags override
+// the file. PROXY protocol listeners without any proxy.trusted entry are refused.
 struct CommandLine {
   bool help = false;
   bool version = false;

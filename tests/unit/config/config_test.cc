@@ -211,6 +211,43 @@ TEST(CommandLine, FlagsOverrideTheFile) {
   unlink(path.c_str());
 }
 
+TEST(ConfigFile, ProxyProtocolListeners) {
+  std::string both = writeTemp("[server]\nlisten = [\"127.0.0.1:1\"]\nlisten_proxy = [\"127.0.0.1:2\", \"[::1]:3\"]\n");
+  auto c = loadConfigFile(both);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->listen, (std::vector<std::string>{"127.0.0.1:1"}));
+  EXPECT_EQ(c->listenProxy, (std::vector<std::string>{"127.0.0.1:2", "[::1]:3"}));
+  unlink(both.c_str());
+  // Naming only PROXY protocol listeners drops the default plain one: no port bypasses the proxy.
+  std::string only = writeTemp("[server]\nlisten_proxy = [\"127.0.0.1:2\"]\n");
+  c = loadConfigFile(only);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_TRUE(c->listen.empty());
+  unlink(only.c_str());
+  EXPECT_TRUE(Config{}.listenProxy.empty());
+  expectError("[server]\nlisten_proxy = \"127.0.0.1:2\"\n", "server.listen_proxy: expected an array of strings");
+  expectError("[server]\nlisten_proxy = [2]\n", "server.listen_proxy: expected an array of strings");
+  expectError("[server]\nlisten = []\nlisten_proxy = []\n", "server.listen: at least one address is required");
+}
+
+TEST(CommandLine, ListenProxyIsRepeatableAndNeedsTrustedProxies) {
+  std::string trusted = writeTemp("[server]\nlisten = [\"127.0.0.1:1\"]\n[proxy]\ntrusted = [\"10.0.0.0/8\"]\n");
+  std::string cfg = "--config", lp = "--listen-proxy", a1 = "127.0.0.1:0", a2 = "[::1]:0";
+  char* argv[] = {const_cast<char*>("handoffd"), cfg.data(), trusted.data(), lp.data(), a1.data(), lp.data(), a2.data()};
+  auto cl = parseCommandLine(7, argv);
+  ASSERT_TRUE(cl.ok()) << cl.error().message();
+  EXPECT_EQ(cl->config.listen, (std::vector<std::string>{"127.0.0.1:1"}));
+  EXPECT_EQ(cl->config.listenProxy, (std::vector<std::string>{"127.0.0.1:0", "[::1]:0"}));
+  unlink(trusted.c_str());
+  // Without a trusted proxy every connection would be refused: a configuration error.
+  char* demo[] = {const_cast<char*>("handoffd"), lp.data(), a1.data()};
+  auto refused = parseCommandLine(3, demo);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("proxy.trusted"), std::string::npos) << refused.error().message();
+  char* missing[] = {const_cast<char*>("handoffd"), lp.data()};
+  EXPECT_FALSE(parseCommandLine(2, missing).ok());
+}
+
 TEST(CommandLine, NoConfigMeansTheDemoTenant) {
   char* argv[] = {const_cast<char*>("handoffd")};
   auto cl = parseCommandLine(1, argv);
