@@ -104,12 +104,17 @@ core::Status Node::start() {
   if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
 
   unsigned threads = config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (const std::string& spec : config_.listen) {
-    auto addr = net::SocketAddress::parse(spec);
-    if (!addr) return Error(addr.error().code(), "--listen " + spec + ": " + addr.error().message());
-    auto group = net::openListenerGroup(*addr, threads);
-    if (!group) return group.error();
-    listeners_.push_back(std::move(group).value());
+  // Plain listeners first (the first one names the demo tenant's issuer), then PROXY protocol ones.
+  for (bool proxy : {false, true}) {
+    for (const std::string& spec : proxy ? config_.listenProxy : config_.listen) {
+      auto addr = net::SocketAddress::parse(spec);
+      std::string flag = proxy ? "--listen-proxy " : "--listen ";
+      if (!addr) return Error(addr.error().code(), flag + spec + ": " + addr.error().message());
+      auto group = net::openListenerGroup(*addr, threads);
+      if (!group) return group.error();
+      group->proxyProtocol = proxy;
+      listeners_.push_back(std::move(group).value());
+    }
   }
   for (const auto& g : listeners_) {
     std::printf("listening on %s\n", g.bound.toString().c_str());
@@ -182,8 +187,12 @@ void Node::initShard(core::Shard& shard) {
   for (auto& g : listeners_) {
     int fd = g.fds[shard.id()];
     g.fds[shard.id()] = -1;  // the loop owns it now
-    st.servers.push_back(std::make_unique<net::TcpServer>(
-        shard.loop(), fd, http::sessionFactory(st.router, config_.limits, st.http), st.connections));
+    net::TcpServer::HandlerFactory factory = http::sessionFactory(st.router, config_.limits, st.http);
+    if (g.proxyProtocol) {
+      factory = net::proxyProtocolFactory(std::move(factory), provider_.proxies, config_.limits.headerTimeoutMs,
+                                          st.proxyProtocol);
+    }
+    st.servers.push_back(std::make_unique<net::TcpServer>(shard.loop(), fd, std::move(factory), st.connections));
   }
 }
 
@@ -221,9 +230,27 @@ std::string Node::renderMetrics() const {
   metric("handoff_connections_accepted_total", "counter", "Client connections accepted.", accepted);
   metric("handoff_shards", "gauge", "Event-loop shards.", states_.size());
   metric("handoff_reloads_total", "counter", "Reloads requested (SIGHUP).", reloads_.load(std::memory_order_relaxed));
+  renderProxyProtocolMetrics(out);
   renderSessionTransferMetrics(out);
   renderEventMetrics(out);
   return out;
+}
+
+void Node::renderProxyProtocolMetrics(std::string& out) const {
+  using Field = std::atomic<uint64_t> net::ProxyProtocolCounters::*;
+  static constexpr std::pair<std::string_view, Field> kReasons[] = {
+      {"untrusted_peer", &net::ProxyProtocolCounters::untrustedPeer},
+      {"malformed", &net::ProxyProtocolCounters::malformed},
+      {"timeout", &net::ProxyProtocolCounters::timeout},
+  };
+  out.append("# HELP handoff_proxy_protocol_rejected_total Connections on PROXY protocol listeners closed before "
+             "their header was accepted, by reason.\n# TYPE handoff_proxy_protocol_rejected_total counter\n");
+  for (const auto& [reason, field] : kReasons) {
+    uint64_t v = 0;
+    for (const auto& st : states_) v += (st->proxyProtocol.*field).load(std::memory_order_relaxed);
+    out.append("handoff_proxy_protocol_rejected_total{reason=\"").append(reason).append("\"} ");
+    out.append(std::to_string(v)).append("\n");
+  }
 }
 
 void Node::renderSessionTransferMetrics(std::string& out) const {

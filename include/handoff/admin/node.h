@@ -18,6 +18,7 @@
 #include "handoff/http/router.h"
 #include "handoff/http/stats.h"
 #include "handoff/net/listener.h"
+#include "handoff/net/proxy_handler.h"
 #include "handoff/net/stream.h"
 #include "handoff/oauth/jwt.h"
 #include "handoff/oauth/provider.h"
@@ -27,6 +28,7 @@ namespace handoff::admin {
 struct ShardState {
   http::HttpStats http;
   net::ConnectionCounters connections;
+  net::ProxyProtocolCounters proxyProtocol;             // rejections on PROXY protocol listeners
   http::Router router;                                  // built on the shard at start
   std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
   std::unique_ptr<oauth::Provider> provider;            // created before the shards start
@@ -67,6 +69,7 @@ class Node {
   void initShard(core::Shard& shard);
   void buildRoutes(http::Router& router, ShardState* st);
   void reloadKeys();
+  void renderProxyProtocolMetrics(std::string& out) const;
   void renderSessionTransferMetrics(std::string& out) const;
   void renderEventMetrics(std::string& out) const;
 
