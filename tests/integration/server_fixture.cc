@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -283,12 +284,15 @@ bool Server::start(Millis timeout) {
 
   auto deadline = Clock::now() + timeout;
   static constexpr std::string_view kPrefix = "listening on ";
+  size_t lineStart = 0;
+  ports_.clear();
   for (;;) {
-    size_t nl = stdout_.find('\n');
+    size_t nl = stdout_.find('\n', lineStart);
     if (nl != std::string::npos) {
-      std::string_view line(stdout_.data(), nl);
+      std::string_view line(stdout_.data() + lineStart, nl - lineStart);
+      lineStart = nl + 1;
       if (line.substr(0, kPrefix.size()) != kPrefix) {
-        why_ = "unexpected first stdout line: " + std::string(line);
+        why_ = "unexpected stdout line: " + std::string(line);
         return false;
       }
       size_t colon = line.rfind(':');
@@ -298,7 +302,9 @@ bool Server::start(Millis timeout) {
         why_ = "cannot read the port in: " + std::string(line);
         return false;
       }
-      port_ = static_cast<uint16_t>(p);
+      ports_.push_back(static_cast<uint16_t>(p));
+      port_ = ports_.front();
+      if (ports_.size() < std::max(1u, options_.listeners)) continue;
       if (options_.dataDir.empty() && sharedKeys().empty()) {
         std::ifstream f(dataDir_ + "/keys.json");
         sharedKeys().assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());

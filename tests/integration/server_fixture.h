@@ -46,6 +46,7 @@ struct ServerOptions {
   std::string dataDir;                 // --data-dir; empty: a fresh directory of this server's own
   bool noPin = true;                   // --no-pin
   std::vector<std::string> extraArgs;
+  unsigned listeners = 1;  // "listening on" lines start() waits for (one per listener; see ports())
 };
 
 class Server {
@@ -55,11 +56,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Spawns handoffd and waits for its first "listening on" line. False if the process exits or
-  // the timeout passes first (see failure()).
+  // Spawns handoffd and waits for its first `options.listeners` "listening on" lines. False if
+  // the process exits or the timeout passes first (see failure()).
   bool start(Millis timeout = Millis(5000));
 
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return port_; }  // the first listener's
+  const std::vector<uint16_t>& ports() const { return ports_; }  // every listener's, in printed order
   pid_t pid() const { return pid_; }
   const std::string& dataDir() const { return dataDir_; }
   const std::string& configPath() const { return configPath_; }
@@ -90,6 +92,7 @@ class Server {
   int pidfd_ = -1;
   int stdoutFd_ = -1;
   uint16_t port_ = 0;
+  std::vector<uint16_t> ports_;
   std::optional<int> exitCode_;
 };
 
