@@ -50,6 +50,18 @@ void metrics(void* ctx, http::Exchange& ex) {
   ex.response.finish("text/plain; version=0.0.4", body);
 }
 
+// True when STTs can only ever be redeemed with an ASN: every client that accepts them binds by
+// ASN (and at least one does). Then a mint for a caller without an ASN fails at once (503).
+bool sttNeedsAsn(const config::Config& c) {
+  bool any = false;
+  for (const config::ClientConfig& cl : c.clients) {
+    if (cl.sessionTransfer.allowedAuthenticationMethods.empty()) continue;
+    if (cl.sessionTransfer.enforceDeviceBinding != "asn") return false;
+    any = true;
+  }
+  return any;
+}
+
 // Milliseconds as decimal seconds without trailing zeros: 250 → "0.25", 60000 → "60".
 std::string secondsText(uint64_t ms) {
   std::string out = std::to_string(ms / 1000);
@@ -134,12 +146,16 @@ core::Status Node::start() {
   events_ = std::make_unique<events::EventLog>(threads, config_.events.ringCapacity, config_.events.sink);
   if (!events_->sinkStatus()) return Error(Errc::kIo, "events.sink: " + events_->sinkStatus().error().message());
   provider_.events = events_.get();
+  provider_.sttNeedsAsn = sttNeedsAsn(config_);
+  geo_ = std::make_unique<geo::GeoService>(config_.geoAsn, config_.geoCountry);
+  std::shared_ptr<const geo::Snapshot> geo = geo_->loadAtStart();
   provider_.shards = shards_.get();
   for (unsigned i = 0; i < threads; ++i) {
     auto st = std::make_unique<ShardState>();
     st->node = this;
     st->id = i;
     st->provider = std::make_unique<oauth::Provider>(provider_, i, providers_, keys_);
+    st->provider->setGeo(geo);
     providers_.push_back(st->provider.get());
     states_.push_back(std::move(st));
   }
@@ -148,6 +164,7 @@ core::Status Node::start() {
   for (const http::Route& r : routeNames_.routes()) din.routes.push_back(r.path);
   provider_.discovery = oauth::buildDiscovery(din);
   addReloadHook([this] { reloadKeys(); });
+  addReloadHook([this] { geo_->requestReload(); });
   shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
   core::logInfo("handoffd started", {{"shards", threads},
                                      {"listeners", static_cast<unsigned>(listeners_.size())},
@@ -184,6 +201,14 @@ void Node::initShard(core::Shard& shard) {
   buildRoutes(st.router, &st);
   oauth::Provider* provider = st.provider.get();
   shard.every(1000, [provider] { provider->store().reap(provider->nowMs()); });
+  if (shard.id() == 0 && geo_->configured()) {
+    // The GeoIP databases are watched from shard 0; a new snapshot is handed to every shard.
+    geo_->watch(shard, [this](std::shared_ptr<const geo::Snapshot> snap) {
+      for (unsigned i = 0; i < shards_->size(); ++i) {
+        shards_->post(i, [this, i, snap] { states_[i]->provider->setGeo(snap); });
+      }
+    });
+  }
   for (auto& g : listeners_) {
     int fd = g.fds[shard.id()];
     g.fds[shard.id()] = -1;  // the loop owns it now
@@ -233,6 +258,7 @@ std::string Node::renderMetrics() const {
   renderProxyProtocolMetrics(out);
   renderSessionTransferMetrics(out);
   renderEventMetrics(out);
+  renderGeoMetrics(out);
   return out;
 }
 
@@ -310,6 +336,24 @@ void Node::renderEventMetrics(std::string& out) const {
   out.append("# HELP handoff_event_sink_errors_total Events the sink file could not take.\n"
              "# TYPE handoff_event_sink_errors_total counter\n");
   out.append("handoff_event_sink_errors_total ").append(std::to_string(events_->sinkErrors())).append("\n");
+}
+
+void Node::renderGeoMetrics(std::string& out) const {
+  const geo::GeoService::Stats& g = geo_->stats();
+  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ").append(type);
+    out.append("\n").append(name).append(" ").append(std::to_string(v)).append("\n");
+  };
+  line("handoff_geo_reloads_total", "counter", "GeoIP databases swapped in while serving.",
+       g.reloads.load(std::memory_order_relaxed));
+  line("handoff_geo_reloads_refused_total", "counter", "GeoIP database candidates refused (bad, truncated, older).",
+       g.refused.load(std::memory_order_relaxed));
+  line("handoff_geo_last_load_microseconds", "gauge", "Copy, open and validation time of the last database loaded.",
+       g.lastLoadUs.load(std::memory_order_relaxed));
+  line("handoff_geo_asn_build_epoch", "gauge", "build_epoch of the ASN database in service (0: none).",
+       g.asnEpoch.load(std::memory_order_relaxed));
+  line("handoff_geo_country_build_epoch", "gauge", "build_epoch of the country database in service (0: none).",
+       g.countryEpoch.load(std::memory_order_relaxed));
 }
 
 void Node::requestReload() {

@@ -19,7 +19,8 @@ std::string usage() {
          "  --threads N          shards (event-loop threads); default: one per core\n"
          "  --no-pin             do not pin shards to cores\n"
          "  --data-dir DIR       data directory (default ./handoff-data)\n"
-         "  --geo-asn FILE       MaxMind GeoLite2-ASN-format database\n"
+         "  --geo-asn FILE       MaxMind GeoLite2-ASN-format database (hot reloaded)\n"
+         "  --geo-country FILE   MaxMind GeoLite2-Country/City-format database (hot reloaded)\n"
          "  --log-level LEVEL    debug | info | warn | error\n"
          "  --test-clock         serve POST /test/clock (loopback only) to move the OAuth clock: tests only\n"
          "  --version, --help\n";
@@ -30,7 +31,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   std::string configFile;
   std::vector<std::string> listen, listenProxy;
   std::optional<unsigned> threads;
-  std::optional<std::string> dataDir, geoAsn, logLevel;
+  std::optional<std::string> dataDir, geoAsn, geoCountry, logLevel;
   bool noPin = false, testClock = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -47,7 +48,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
     } else if (a == "--test-clock") {
       testClock = true;
     } else if (a == "--config" || a == "--listen" || a == "--listen-proxy" || a == "--threads" ||
-               a == "--data-dir" || a == "--geo-asn" || a == "--log-level") {
+               a == "--data-dir" || a == "--geo-asn" || a == "--geo-country" || a == "--log-level") {
       const char* v = value(a);
       if (v == nullptr) return Error(Errc::kInvalidArgument, std::string(a) + " needs a value");
       if (a == "--config") configFile = v;
@@ -55,6 +56,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
       else if (a == "--listen-proxy") listenProxy.push_back(v);
       else if (a == "--data-dir") dataDir = v;
       else if (a == "--geo-asn") geoAsn = v;
+      else if (a == "--geo-country") geoCountry = v;
       else if (a == "--log-level") logLevel = v;
       else {
         unsigned n = 0;
@@ -81,6 +83,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   if (threads) c.threads = *threads;
   if (dataDir) c.dataDir = *dataDir;
   if (geoAsn) c.geoAsn = *geoAsn;
+  if (geoCountry) c.geoCountry = *geoCountry;
   if (noPin) c.pin = false;
   c.testClock = testClock;
   if (logLevel && !core::parseLogLevel(*logLevel, &c.logLevel)) {

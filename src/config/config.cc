@@ -312,8 +312,9 @@ core::Result<Config> loadConfigFile(const std::string& path) {
       else if (k == "policy") readPolicy(r, *t, c.policy);
       else if (k == "proxy") readProxy(r, *t, c.proxy);
       else r.each(*t, "geo", [&](const std::string& k2, const toml::node& v2, const std::string& key2) {
-        if (k2 != "asn") return false;
-        r.str(v2, key2, c.geoAsn);
+        if (k2 == "asn") r.str(v2, key2, c.geoAsn);
+        else if (k2 == "country") r.str(v2, key2, c.geoCountry);
+        else return false;
         return true;
       });
     } else if (k == "clients") {

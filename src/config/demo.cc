@@ -6,7 +6,10 @@ namespace handoff::config {
 Config demoConfig() {
   Config c;
   c.demo = true;
-  c.geoAsn = "";  // the bundled test database is wired in by the GeoIP support
+  // The bundled test databases (127.0.0.0/25 → AS64500, 127.0.0.128/25 → AS64501, ::1 →
+  // AS64502; geo-data/README.md), built with the server.
+  c.geoAsn = HANDOFF_DEMO_GEO_ASN;
+  c.geoCountry = HANDOFF_DEMO_GEO_COUNTRY;
 
   c.users.push_back({.userId = "auth0|demo", .email = "demo@example.com", .password = "demo-password",
                      .name = "Demo User", .emailVerified = true, .blocked = false});

@@ -26,6 +26,10 @@ Shard::~Shard() {
     uv_close(reinterpret_cast<uv_handle_t*>(&wake_), nullptr);
   }
   for (auto& p : periodic_) uv_close(reinterpret_cast<uv_handle_t*>(&p->timer), nullptr);
+  for (auto& w : watches_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->event), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->quiet), nullptr);
+  }
   uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);
 }
@@ -58,6 +62,40 @@ void Shard::every(uint64_t periodMs, std::function<void()> fn) {
   uv_timer_start(&p->timer, [](uv_timer_t* t) { static_cast<Periodic*>(t->data)->fn(); }, periodMs, periodMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&p->timer));
   periodic_.push_back(std::move(p));
+}
+
+bool Shard::watchDirectory(const std::string& dir, uint64_t debounceMs,
+                           std::function<void(std::vector<std::string>)> fn) {
+  auto w = std::make_unique<Watch>();
+  w->debounceMs = debounceMs;
+  w->fn = std::move(fn);
+  uv_fs_event_init(&loop_, &w->event);
+  uv_timer_init(&loop_, &w->quiet);
+  w->event.data = w->quiet.data = w.get();
+  int rc = uv_fs_event_start(
+      &w->event,
+      [](uv_fs_event_t* h, const char* name, int, int status) {
+        auto* self = static_cast<Watch*>(h->data);
+        if (status < 0) return;
+        std::string n = name != nullptr ? name : "";
+        bool seen = false;
+        for (const std::string& x : self->names) seen = seen || x == n;
+        if (!seen && self->names.size() < 64) self->names.push_back(std::move(n));
+        uv_timer_start(
+            &self->quiet,
+            [](uv_timer_t* t) {
+              auto* s = static_cast<Watch*>(t->data);
+              std::vector<std::string> names;
+              names.swap(s->names);
+              s->fn(std::move(names));
+            },
+            self->debounceMs, 0);
+      },
+      dir.c_str(), 0);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&w->event));
+  uv_unref(reinterpret_cast<uv_handle_t*>(&w->quiet));
+  watches_.push_back(std::move(w));
+  return rc == 0;
 }
 
 void Shard::stop() {

@@ -298,6 +298,7 @@ void Session::dispatch() {
   req.headers = headers_;
   req.body = parser_.chunked() ? std::string_view(chunkedBody_) : view(body_);
   req.peer = &stream_.peer();
+  req.memo = &memo_;
   req.arena = &arena_;
 
   Response res(stream_.out(), req.method == Method::kHead);

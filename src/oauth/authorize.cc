@@ -221,6 +221,9 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
       rq.session = current;
     }
     rq.ip = p.clientIp(req);
+    geo::Answer where = p.geoOf(req, rq.ip);
+    rq.asn = where.asn;
+    rq.country = where.country;
     rq.userAgent = std::string(req.header("user-agent"));
     rq.organization = in.get("organization");
     rq.stt = std::move(stt);

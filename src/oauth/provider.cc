@@ -45,6 +45,24 @@ std::string Provider::clientIp(const http::Request& req) const {
   return shared_.proxies.clientIp(peer, req.header("x-forwarded-for"));
 }
 
+geo::Answer Provider::geoOf(const http::Request& req, const std::string& ip) {
+  uint64_t generation = geo_ ? geo_->generation : 0;
+  http::ConnectionMemo* memo = req.memo;
+  if (memo != nullptr && generation != 0 && memo->geoGeneration == generation && memo->geoIp == ip) {
+    return {memo->asn, memo->asnOrganization, memo->country};
+  }
+  geo::Answer a;
+  if (auto bytes = net::IpBytes::parse(ip)) a = geo::lookup(geo_.get(), *bytes);
+  if (memo != nullptr && generation != 0) {
+    memo->geoIp = ip;
+    memo->geoGeneration = generation;
+    memo->asn = a.asn;
+    memo->asnOrganization = a.organization;
+    memo->country = a.country;
+  }
+  return a;
+}
+
 events::LogId Provider::emit(events::Event e) {
   if (shared_.events == nullptr) return {};
   return shared_.events->emit(shard_, std::move(e));

@@ -19,6 +19,8 @@ constexpr OAuthError kInvalidRefresh{403, "invalid_grant", "unknown or invalid r
 constexpr OAuthError kNested{403, "invalid_grant",
                              "refresh tokens from a session transfer cannot create session transfer tokens"};
 constexpr OAuthError kDeniedNetwork{403, "access_denied", "session transfer is not allowed from this network"};
+constexpr OAuthError kNoAsn{503, "temporarily_unavailable",
+                            "the caller's network (ASN) cannot be determined, and device binding needs it"};
 constexpr int64_t kSttLifetimeS = 60;
 constexpr size_t kMaxUserAgent = 512;
 
@@ -53,10 +55,12 @@ struct Minted {
 
 // The tenant log's record of a mint: sertft or fertft, with the audience asked for.
 void logMint(Provider& p, const Client& client, const std::string& ip, const std::string& userAgent,
-             std::string_view audience, const OAuthError* error, const std::string& userId, const std::string& stt) {
+             std::string_view audience, const OAuthError* error, const std::string& userId, const std::string& stt,
+             uint32_t asn, std::string_view country) {
   events::Event e = clientEvent(error == nullptr ? "sertft" : "fertft", &client, ip, userAgent);
   Details d;
-  d.str("requested_audience", audience).str("ip_family", ipFamily(ip));
+  d.str("requested_audience", audience).str("ip_family", ipFamily(ip)).num("asn", asn);
+  if (!country.empty()) d.str("country", country);
   if (error == nullptr) {
     e.description = "Successful exchange of a refresh token for a session transfer token";
     d.str("session_transfer_token_hash", tokenHash(stt));
@@ -84,8 +88,9 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
                          std::string_view audience) {
   std::string ip = tokenRequestIp(p, ex.request, client);
   std::string userAgent(ex.request.header("user-agent").substr(0, kMaxUserAgent));
+  geo::Answer where;
   auto refuse = [&](const OAuthError& error) {
-    logMint(p, client, ip, userAgent, audience, &error, {}, {});
+    logMint(p, client, ip, userAgent, audience, &error, {}, {}, where.asn, where.country);
     sendOAuthError(ex.response, error);
   };
   // The audience names the host the request was sent to, which must be one of the tenant's.
@@ -110,6 +115,10 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
   rec.clientId = client.id();
   rec.cascade = client.config.sessionTransfer.enforceCascadeRevocation;
   rec.mintedAt = Provider::unixNow();
+  where = p.geoOf(ex.request, ip);
+  rec.asn = where.asn;
+  rec.country = where.country;
+  if (rec.asn == 0 && p.shared().sttNeedsAsn) return refuse(kNoAsn);
   if (asnDenied(p, rec.asn)) return refuse(kDeniedNetwork);
 
   http::Deferred d = ex.defer();
@@ -145,8 +154,8 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
         return out;
       },
       [&p, client = &client, d = std::move(d), ip = std::move(ip), userAgent = std::move(userAgent),
-       audience = std::string(audience)](Minted m) mutable {
-        logMint(p, *client, ip, userAgent, audience, m.ok ? nullptr : &m.error, m.userId, m.stt);
+       audience = std::string(audience), asn = where.asn, country = where.country](Minted m) mutable {
+        logMint(p, *client, ip, userAgent, audience, m.ok ? nullptr : &m.error, m.userId, m.stt, asn, country);
         d.complete([&](http::Response& res) {
           if (!m.ok) return sendOAuthError(res, m.error);
           std::string idToken;

@@ -72,18 +72,22 @@ class Node {
   void renderProxyProtocolMetrics(std::string& out) const;
   void renderSessionTransferMetrics(std::string& out) const;
   void renderEventMetrics(std::string& out) const;
+  void renderGeoMetrics(std::string& out) const;
 
   config::Config config_;
   int lockFd_ = -1;
   std::vector<net::ListenerGroup> listeners_;
   std::vector<std::unique_ptr<ShardState>> states_;
   http::Router routeNames_;  // built on the control thread; read-only afterwards
+  // Declared before the shards so that they outlive them (shards may still run callbacks into
+  // them while they close).
+  std::unique_ptr<events::EventLog> events_;    // the tenant log, shared by every shard
+  std::unique_ptr<geo::GeoService> geo_;        // the GeoIP databases and their reload
   std::unique_ptr<core::ShardSet> shards_;
   std::vector<std::function<void()>> reloadHooks_;
   std::atomic<bool> draining_{false};
   std::atomic<unsigned> reloads_{0};
   std::shared_ptr<const oauth::KeySet> keys_;  // control thread's copy of the current snapshot
-  std::unique_ptr<events::EventLog> events_;    // the tenant log, shared by every shard
   oauth::ProviderShared provider_;              // immutable once the shards start
   std::vector<oauth::Provider*> providers_;     // by shard, for owner hops
 };

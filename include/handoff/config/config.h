@@ -92,7 +92,8 @@ struct Config {
   unsigned threads = 0;  // 0: one per core
   bool pin = true;
   std::string dataDir = "./handoff-data";
-  std::string geoAsn;
+  std::string geoAsn;      // GeoLite2-ASN-format database (the demo: the bundled test one)
+  std::string geoCountry;  // GeoLite2-Country/City-format database; empty: none
   core::LogLevel logLevel = core::LogLevel::kInfo;
   http::Limits limits;
   TenantConfig tenant;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -80,6 +81,12 @@ class Shard {
   // does not keep the loop alive: a stopping shard ends without waiting for it. On-shard only.
   void every(uint64_t periodMs, std::function<void()> fn);
 
+  // Watches directory `dir` (not a file: a watch on a file goes silent once the file is replaced
+  // by a rename). Changes are collected and, once `debounceMs` pass without another, fn(names)
+  // runs with the file names that changed (a name may be empty when the kernel gave none). Does
+  // not keep the loop alive. On-shard only. Fails when the directory cannot be watched.
+  bool watchDirectory(const std::string& dir, uint64_t debounceMs, std::function<void(std::vector<std::string>)> fn);
+
   // Loop time in milliseconds (monotonic, cached once per loop turn). On-shard only.
   uint64_t nowMs() { return uv_now(&loop_); }
 
@@ -102,6 +109,14 @@ class Shard {
     std::function<void()> fn;
   };
   std::vector<std::unique_ptr<Periodic>> periodic_;
+  struct Watch {
+    uv_fs_event_t event;
+    uv_timer_t quiet;
+    uint64_t debounceMs = 0;
+    std::vector<std::string> names;
+    std::function<void(std::vector<std::string>)> fn;
+  };
+  std::vector<std::unique_ptr<Watch>> watches_;
 };
 
 }  // namespace handoff::core

@@ -26,6 +26,17 @@ struct Header {
 // ASCII case-insensitive equality, for header names and tokens.
 bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
+// What a connection remembers between its requests; owned by the connection, touched by its
+// shard only. The GeoIP answer for the client IP it last looked up, tagged with the database
+// generation that gave it (a reload makes it stale).
+struct ConnectionMemo {
+  std::string geoIp;
+  uint64_t geoGeneration = 0;  // 0: nothing remembered
+  uint32_t asn = 0;
+  std::string asnOrganization;
+  std::string country;
+};
+
 struct Request {
   Method method = Method::kGet;
   std::string_view methodName;  // as sent, for logs
@@ -35,6 +46,7 @@ struct Request {
   std::span<const Header> headers;
   std::string_view body;
   const net::SocketAddress* peer = nullptr;
+  ConnectionMemo* memo = nullptr;  // null outside a connection (unit tests)
   core::Arena* arena = nullptr;
   uint16_t routeId = 0;
 

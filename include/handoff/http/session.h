@@ -83,6 +83,7 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   HttpStats& stats_;
   Parser parser_;
   core::Arena arena_;
+  ConnectionMemo memo_;
 
   std::unique_ptr<char[]> buf_;
   size_t cap_ = 0;

@@ -58,6 +58,7 @@ inline void sendOAuthError(http::Response& res, const OAuthError& e) {
   res.header("Cache-Control", "no-store");
   res.header("Pragma", "no-cache");
   if (e.wwwAuthenticate) res.header("WWW-Authenticate", "Basic realm=\"handoff\"");
+  if (e.status == 503) res.header("Retry-After", "30");  // temporarily_unavailable: try again later
   res.finish("application/json", body);
 }
 

@@ -17,6 +17,7 @@
 #include "handoff/config/config.h"
 #include "handoff/core/shard_set.h"
 #include "handoff/events/event_log.h"
+#include "handoff/geo/geo_service.h"
 #include "handoff/http/params.h"
 #include "handoff/http/router.h"
 #include "handoff/net/cidr.h"
@@ -45,6 +46,9 @@ struct ProviderShared {
   net::TrustedProxies proxies;       // [proxy]: whose X-Forwarded-For names the client
   events::EventLog* events = nullptr;  // the tenant log; null: events are not kept
   bool testClock = false;            // --test-clock: POST /test/clock is served
+  // Every web client that accepts STTs binds them by ASN: a mint whose caller has no ASN could
+  // never be redeemed, so it fails at once with 503 (SPEC.md §2).
+  bool sttNeedsAsn = false;
   core::ShardSet* shards = nullptr;
 };
 
@@ -88,6 +92,12 @@ class Provider {
   // The request's client IP: the peer, or what a trusted proxy forwarded (SPEC.md §3).
   std::string clientIp(const http::Request& req) const;
 
+  // The GeoIP answer for `ip` (a client IP of this request), remembered by the connection until
+  // the database changes.
+  geo::Answer geoOf(const http::Request& req, const std::string& ip);
+  void setGeo(std::shared_ptr<const geo::Snapshot> snap) { geo_ = std::move(snap); }
+  bool hasAsnDatabase() const { return geo_ && geo_->asn; }
+
   // Appends an event to the tenant log from this shard; the zero id when no log is kept.
   events::LogId emit(events::Event e);
   SessionTransferStats& sttStats() { return sttStats_; }
@@ -116,6 +126,7 @@ class Provider {
   http::ParamList params_;  // reused per request
   RateLimiter loginLimiter_;  // POST /u/login attempts per client IP, this shard's share
   SessionTransferStats sttStats_;
+  std::shared_ptr<const geo::Snapshot> geo_;  // this shard's copy of the databases in service
 };
 
 // Reads the parameters of a token-endpoint style request: form (RFC 6749) or JSON (Auth0's SDKs)
