@@ -14,6 +14,7 @@
 #include "handoff/core/signals.h"
 #include "handoff/http/session.h"
 #include "handoff/oauth/discovery.h"
+#include "handoff/store/recovery.h"
 
 namespace handoff::admin {
 
@@ -147,6 +148,7 @@ core::Status Node::start() {
   if (!events_->sinkStatus()) return Error(Errc::kIo, "events.sink: " + events_->sinkStatus().error().message());
   provider_.events = events_.get();
   provider_.sttNeedsAsn = sttNeedsAsn(config_);
+  provider_.walsDown = &walsDown_;
   geo_ = std::make_unique<geo::GeoService>(config_.geoAsn, config_.geoCountry);
   std::shared_ptr<const geo::Snapshot> geo = geo_->loadAtStart();
   provider_.shards = shards_.get();
@@ -159,6 +161,7 @@ core::Status Node::start() {
     providers_.push_back(st->provider.get());
     states_.push_back(std::move(st));
   }
+  if (auto st = recoverStore(); !st) return st;
   buildRoutes(routeNames_, states_[0].get());  // the same table every shard builds: names for /metrics
   oauth::DiscoveryInput din{provider_.issuer, oauth::jwtAlgName(keys_->current().alg()), {}};
   for (const http::Route& r : routeNames_.routes()) din.routes.push_back(r.path);
@@ -201,6 +204,26 @@ void Node::initShard(core::Shard& shard) {
   buildRoutes(st.router, &st);
   oauth::Provider* provider = st.provider.get();
   shard.every(1000, [provider] { provider->store().reap(provider->nowMs()); });
+  if (config_.store.durable) {
+    store::WalOptions wo;
+    wo.dir = store::shardDir(config_.dataDir + "/store", shard.id());
+    wo.snapshotAfterBytes = config_.store.snapshotAfterMb << 20;
+    wo.sync = config_.store.sync;
+    wo.downCount = &walsDown_;
+    auto wal = store::Wal::open(shard, wo, [provider] {
+      std::string state;
+      provider->store().snapshot(provider->nowMs(), [&](store::RecordType t, std::string_view p) {
+        store::Wal::frame(state, t, p);
+      });
+      return state;
+    });
+    if (!wal) {
+      core::logError("store: cannot open the write-ahead log", {{"error", wal.error().message()}});
+      std::abort();  // recovery has just written this directory: the disk is gone
+    }
+    st.wal = std::move(wal).value();
+    provider->setWal(st.wal.get());
+  }
   if (shard.id() == 0 && geo_->configured()) {
     // The GeoIP databases are watched from shard 0; a new snapshot is handed to every shard.
     geo_->watch(shard, [this](std::shared_ptr<const geo::Snapshot> snap) {
@@ -259,6 +282,7 @@ std::string Node::renderMetrics() const {
   renderSessionTransferMetrics(out);
   renderEventMetrics(out);
   renderGeoMetrics(out);
+  renderStoreMetrics(out);
   return out;
 }
 
@@ -356,6 +380,58 @@ void Node::renderGeoMetrics(std::string& out) const {
        g.countryEpoch.load(std::memory_order_relaxed));
 }
 
+core::Status Node::recoverStore() {
+  if (!config_.store.durable) {
+    core::logWarn("store: memory only (store.durable = false): a restart loses every session and token");
+    return {};
+  }
+  std::vector<store::ShardStore*> stores;
+  for (const auto& st : states_) stores.push_back(&st->provider->store());
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t nowMs = static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+  auto rep = store::recoverStore(config_.dataDir + "/store", stores, nowMs);
+  if (!rep) return Error(rep.error().code(), "store: " + rep.error().message());
+  size_t records = 0;
+  for (const store::ShardStore* s : stores) records += s->durableRecords();
+  core::logInfo("store: recovered", {{"previous_shards", rep->previousShards},
+                                     {"shards", static_cast<unsigned>(stores.size())},
+                                     {"records", static_cast<unsigned long long>(records)},
+                                     {"snapshot_records", static_cast<unsigned long long>(rep->snapshotRecords)},
+                                     {"log_records", static_cast<unsigned long long>(rep->logRecords)},
+                                     {"torn_bytes", static_cast<unsigned long long>(rep->tornBytes)},
+                                     {"compacted_bytes", static_cast<unsigned long long>(rep->compactedBytes)},
+                                     {"ms", static_cast<long long>(rep->elapsedMs)}});
+  return {};
+}
+
+void Node::renderStoreMetrics(std::string& out) const {
+  auto sum = [&](auto get) {
+    uint64_t v = 0;
+    for (const auto& st : states_) {
+      if (st->wal) v += get(st->wal->stats());
+    }
+    return v;
+  };
+  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
+    out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ").append(type);
+    out.append("\n").append(name).append(" ").append(std::to_string(v)).append("\n");
+  };
+  using S = store::WalStats;
+  line("handoff_store_records_total", "counter", "Durable records appended to the write-ahead logs.",
+       sum([](const S& s) { return s.records.load(std::memory_order_relaxed); }));
+  line("handoff_store_group_commits_total", "counter", "Batches written and synced (one per loop turn with records).",
+       sum([](const S& s) { return s.batches.load(std::memory_order_relaxed); }));
+  line("handoff_store_bytes_total", "counter", "Bytes written to the write-ahead logs.",
+       sum([](const S& s) { return s.bytes.load(std::memory_order_relaxed); }));
+  line("handoff_store_write_failures_total", "counter", "Log writes that failed (disk full, I/O error) and were retried.",
+       sum([](const S& s) { return s.failures.load(std::memory_order_relaxed); }));
+  line("handoff_store_snapshots_total", "counter", "Snapshots written (the log compacted).",
+       sum([](const S& s) { return s.snapshots.load(std::memory_order_relaxed); }));
+  line("handoff_store_down", "gauge", "Shards whose log cannot write now (durable operations answer 503).",
+       static_cast<uint64_t>(std::max(0, walsDown_.load(std::memory_order_relaxed))));
+}
+
 void Node::requestReload() {
   reloads_.fetch_add(1, std::memory_order_relaxed);
   core::logInfo("reload requested", {{"hooks", static_cast<unsigned>(reloadHooks_.size())}});
@@ -370,10 +446,15 @@ bool Node::drainAndStop(int64_t timeoutMs) {
       ShardState& st = *states_[i];
       auto remaining = std::make_shared<size_t>(st.servers.size());
       core::Shard* shard = core::Shard::current();
-      auto done = [remaining, shard] {
-        if (--*remaining == 0) shard->stop();
+      auto done = [remaining, shard, &st] {
+        if (--*remaining != 0) return;
+        if (st.wal) st.wal->close();
+        shard->stop();
       };
-      if (st.servers.empty()) shard->stop();
+      if (st.servers.empty()) {
+        if (st.wal) st.wal->close();
+        shard->stop();
+      }
       for (auto& s : st.servers) s->drain(done);
     });
   }

@@ -263,6 +263,16 @@ void readPolicy(Reader& r, const toml::table& t, PolicyConfig& p) {
   });
 }
 
+void readStore(Reader& r, const toml::table& t, StoreConfig& s) {
+  r.each(t, "store", [&](const std::string& k, const toml::node& v, const std::string& key) {
+    if (k == "durable") r.boolean(v, key, s.durable);
+    else if (k == "sync") r.boolean(v, key, s.sync);
+    else if (k == "snapshot_after_mb") r.unsignedInt(v, key, s.snapshotAfterMb, 1, 1 << 20);
+    else return false;
+    return true;
+  });
+}
+
 void readProxy(Reader& r, const toml::table& t, ProxyConfig& p) {
   r.each(t, "proxy", [&](const std::string& k, const toml::node& v, const std::string& key) {
     if (k != "trusted") return false;
@@ -302,7 +312,7 @@ core::Result<Config> loadConfigFile(const std::string& path) {
   Reader r(path);
   r.each(parsed, "", [&](const std::string& k, const toml::node& v, const std::string& key) {
     if (k == "server" || k == "limits" || k == "tenant" || k == "geo" || k == "events" ||
-        k == "policy" || k == "proxy") {
+        k == "policy" || k == "proxy" || k == "store") {
       const toml::table* t = r.table(v, key);
       if (t == nullptr) return true;
       if (k == "server") readServer(r, *t, c);
@@ -311,6 +321,7 @@ core::Result<Config> loadConfigFile(const std::string& path) {
       else if (k == "events") readEvents(r, *t, c.events);
       else if (k == "policy") readPolicy(r, *t, c.policy);
       else if (k == "proxy") readProxy(r, *t, c.proxy);
+      else if (k == "store") readStore(r, *t, c.store);
       else r.each(*t, "geo", [&](const std::string& k2, const toml::node& v2, const std::string& key2) {
         if (k2 == "asn") r.str(v2, key2, c.geoAsn);
         else if (k2 == "country") r.str(v2, key2, c.geoCountry);

@@ -181,6 +181,7 @@ void toLoginPage(http::Response& res, std::string_view query, std::span<const ht
 void Provider::serveAuthorize(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
   const http::Request& req = ex.request;
+  if (p.storeDown()) return sendErrorPage(ex.response, 503, "temporarily_unavailable", kStoreDownPage);
   if (http::decodeForm(req.query, *req.arena, p.params_) != http::DecodeStatus::kOk) return malformedRequest(p, ex);
   const http::ParamList& in = p.params_;
 
@@ -254,6 +255,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
         code.userId = s->userId;
         code.sessionId = s->sid;
         code.authTime = s->authTime;
+        code.home = s->home;  // the code exchange issues its tokens beside the session
         return store::encodeToken(owner.store().putCode(owner.random16(), std::move(code), now));
       },
       [&p, d = std::move(d), reply = std::move(reply), promptNone,

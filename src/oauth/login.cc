@@ -103,13 +103,15 @@ void startSession(Provider& p, http::Deferred d, const User& user, const std::st
   std::string token = store::encodeToken(p.store().putSession(p.random16(), std::move(rec), p.nowMs()));
   bool https = isHttpsIssuer(p.shared().issuer);
   int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
-  d.complete([&](http::Response& res) {
-    res.start(302);
-    res.header("Location", location);
-    res.header("Set-Cookie", sessionCookie(token, https, maxAgeS));
-    res.header("Cache-Control", "no-store");
-    res.header("Referrer-Policy", "no-referrer");
-    res.finish("", "");
+  p.afterDurable([d = std::move(d), token = std::move(token), https, maxAgeS, location]() mutable {
+    d.complete([&](http::Response& res) {
+      res.start(302);
+      res.header("Location", location);
+      res.header("Set-Cookie", sessionCookie(token, https, maxAgeS));
+      res.header("Cache-Control", "no-store");
+      res.header("Referrer-Policy", "no-referrer");
+      res.finish("", "");
+    });
   });
 }
 
@@ -155,6 +157,7 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
   const http::Request& req = ex.request;
   if (req.method != http::Method::kPost) return showForm(p, ex);
+  if (p.storeDown()) return sendErrorPage(ex.response, 503, "temporarily_unavailable", kStoreDownPage);
 
   if (!http::equalsIgnoreCase(req.mediaType(), "application/x-www-form-urlencoded") ||
       http::decodeForm(req.body, *req.arena, p.params_) != http::DecodeStatus::kOk) {

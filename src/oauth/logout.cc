@@ -34,6 +34,7 @@ void answer(http::Response& res, bool https, const std::string& location) {
 // Ends the cookie's session (if any) on its owner shard, then answers: a redirect to `location`,
 // or the page when it is empty.
 void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location, const Client* client) {
+  if (p.storeDown()) return sendErrorPage(ex.response, 503, "temporarily_unavailable", kStoreDownPage);
   bool https = isHttpsIssuer(p.shared().issuer);
   store::TokenId session;
   if (!store::decodeToken(findCookie(ex.request, kSessionCookie), store::TokenKind::kSession,

@@ -84,6 +84,7 @@ void sendErrorPage(http::Response& res, int status, std::string_view error, std:
   appendHtmlEscaped(body, error);
   body.append("</p>");
   startPage(res, status);
+  if (status == 503) res.header("Retry-After", "5");
   finishPage(res, "Error", body);
 }
 

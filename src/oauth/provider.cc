@@ -29,10 +29,24 @@ namespace {
 // How far --test-clock has moved the OAuth clock (milliseconds; only ever grows). Process-wide,
 // so that every shard, and the static unixNow(), see the same time.
 std::atomic<int64_t> g_clockOffsetMs{0};
+
+// The loop's monotonic milliseconds turned into milliseconds since the epoch, once per process:
+// records keep wall-clock times, so that they mean the same after a restart (the durable
+// store), while the clock still never steps within a run.
+uint64_t wallOffsetMs() {
+  static const uint64_t offset = [] {
+    timespec ts;
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t wall = static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1'000'000;
+    return wall - uv_hrtime() / 1'000'000;
+  }();
+  return offset;
+}
 }  // namespace
 
 uint64_t Provider::nowMs() {
-  return shared_.shards->shard(shard_).nowMs() + static_cast<uint64_t>(g_clockOffsetMs.load(std::memory_order_relaxed));
+  return shared_.shards->shard(shard_).nowMs() + wallOffsetMs() +
+         static_cast<uint64_t>(g_clockOffsetMs.load(std::memory_order_relaxed));
 }
 
 int64_t Provider::unixNow() {

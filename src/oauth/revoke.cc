@@ -24,6 +24,7 @@ void revoked(http::Response& res) {
 
 void Provider::serveRevoke(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
+  if (p.storeDown()) return sendOAuthError(ex.response, kStoreDown);
   if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
   auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);
   if (!auth) return sendOAuthError(ex.response, auth.error());

@@ -143,6 +143,7 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
         rec.scope = use.family.scope;
         rec.authTime = use.family.authTime;
         rec.parentFamily = use.familyKey;
+        rec.home = use.family.home;  // the STT, and all it leads to, lives with its parent family
         auto sb = owner.random16();
         out.stt = store::encodeToken(owner.store().putStt(sb, std::move(rec), now));
         if (use.rotatedTo) out.rotated = store::encodeToken(*use.rotatedTo);

@@ -137,6 +137,7 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         s.bornFromSessionTransfer = true;
         s.parentFamily = rec.parentFamily;
         s.cascade = rec.cascade;
+        s.home = rec.home;
         s.absoluteCapMs = static_cast<uint64_t>(policy.sessionTransferMaxLifetimeS) * 1000;
         s.idleCapMs = static_cast<uint64_t>(policy.sessionTransferIdleTimeoutS) * 1000;
         std::string sid = s.sid;
@@ -146,6 +147,7 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         code.sessionId = sid;
         code.authTime = rec.authTime;
         code.bornFromSessionTransfer = true;
+        code.home = rec.home;
         code.onlineRefreshTokens = f->web->config.sessionTransfer.enforceOnlineRefreshTokens;
         // SPEC.md §4: no refresh token unless the web client allows it; the login still succeeds.
         if (!f->web->config.sessionTransfer.allowRefreshToken) code.scope = withoutOfflineAccess(code.scope);
@@ -185,6 +187,7 @@ void weighExistingSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f
         code.userId = s->userId;
         code.sessionId = s->sid;
         code.authTime = s->authTime;
+        code.home = s->home;
         out.first = SessionCase::kSameUser;
         out.second = store::encodeToken(owner.store().putCode(owner.random16(), std::move(code), now));
         return out;

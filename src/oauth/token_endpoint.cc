@@ -48,6 +48,7 @@ struct Issued {
   int64_t authTime = 0;
   bool bornFromSessionTransfer = false;  // its session came from an STT
   bool online = false;                   // its refresh family dies with that session
+  uint16_t home = store::kNoHome;        // the shard number the new tokens name (records.h)
 };
 
 // The tenant log's view of one token request: Auth0's success and failure types for its grant
@@ -94,7 +95,8 @@ void issueOnOwner(Provider& owner, const Client& client, Issued& out, bool withR
                   store::TokenKey* accessKey, store::TokenKey* familyKey) {
   if (out.audience.empty()) {
     auto ra = owner.random16();
-    store::TokenId at = owner.store().putAccess(ra, {out.clientId, out.userId, out.scope, 0}, nowMs);
+    store::AccessRecord rec{.clientId = out.clientId, .userId = out.userId, .scope = out.scope, .home = out.home};
+    store::TokenId at = owner.store().putAccess(ra, std::move(rec), nowMs);
     out.accessToken = store::encodeToken(at);
     if (accessKey) *accessKey = at.key;
   }
@@ -109,6 +111,7 @@ void issueOnOwner(Provider& owner, const Client& client, Issued& out, bool withR
     fam.rotating = client.config.refreshToken.rotationType == "rotating";
     fam.bornFromSessionTransfer = out.bornFromSessionTransfer;
     fam.online = out.online;
+    fam.home = out.home;
     auto rf = owner.random16();
     store::TokenId rt = owner.store().issueRefresh(rf, std::move(fam), nowMs);
     out.refreshToken = store::encodeToken(rt);
@@ -213,6 +216,7 @@ void authorizationCodeGrant(Provider& p, http::Exchange& ex, const GrantLog& log
              out.authTime = c.authTime;
              out.bornFromSessionTransfer = c.bornFromSessionTransfer;
              out.online = c.bornFromSessionTransfer && c.onlineRefreshTokens;
+             out.home = c.home;
              bool refresh = hasScope(c.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
              store::TokenKey accessKey, familyKey;
              issueOnOwner(owner, *client, out, refresh, now, &accessKey, refresh ? &familyKey : nullptr);
@@ -252,6 +256,7 @@ void refreshTokenGrant(Provider& p, http::Exchange& ex, const GrantLog& log, con
     out.sid = use.family.sessionId;
     out.audience = use.family.audience;
     out.authTime = use.family.authTime;
+    out.home = use.family.home;
     issueOnOwner(owner, *client, out, false, now, nullptr, nullptr);
     if (use.rotatedTo) out.refreshToken = store::encodeToken(*use.rotatedTo);
     return out;
@@ -288,7 +293,9 @@ void passwordGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const C
           issueOnOwner(p, *client, out, refresh, p.nowMs(), nullptr, nullptr);
         }
         logGrant(p, log, out.ok ? nullptr : &out.error, out.userId);
-        d.complete([&p, &out](http::Response& res) { writeTokens(p, res, out); });
+        p.afterDurable([&p, d = std::move(d), out = std::move(out)]() mutable {
+          d.complete([&p, &out](http::Response& res) { writeTokens(p, res, out); });
+        });
       });
 }
 
@@ -346,6 +353,7 @@ void tokenExchangeGrant(Provider& p, http::Exchange& ex, const Client& client, c
 
 void Provider::serveToken(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
+  if (p.storeDown()) return sendOAuthError(ex.response, kStoreDown);
   if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
   auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);
   if (!auth) return sendOAuthError(ex.response, auth.error());

@@ -6,7 +6,8 @@
 namespace handoff::store {
 
 TokenId ShardStore::putCode(Random16 random, CodeRecord rec, uint64_t nowMs) {
-  TokenId id = makeTokenId(TokenKind::kCode, shard_, random);
+  rec.home = homeOf(rec.home);
+  TokenId id = makeTokenId(TokenKind::kCode, rec.home, random);
   rec.expiresAtMs = nowMs + limits_.codeTtlMs;
   codes_.insert(id.key, std::move(rec));
   codeExpiry_.push_back({nowMs + limits_.codeTtlMs, id.key});
@@ -24,8 +25,11 @@ ShardStore::CodeUse ShardStore::redeemCode(const TokenKey& key, uint64_t nowMs) 
   CodeRecord* c = codes_.find(key);
   if (c == nullptr || c->expiresAtMs <= nowMs) return out;
   if (c->used) {
-    if (!(c->issuedAccess == TokenKey{})) access_.erase(c->issuedAccess);
-    if (RefreshFamily* f = families_.find(c->issuedFamily)) f->revoked = true;
+    if (!(c->issuedAccess == TokenKey{}) && access_.erase(c->issuedAccess)) logKey(RecordType::kAccessRevoked, c->issuedAccess);
+    if (RefreshFamily* f = families_.find(c->issuedFamily); f != nullptr && !f->revoked) {
+      f->revoked = true;
+      logKey(RecordType::kFamilyRevoked, c->issuedFamily);
+    }
     c->issuedAccess = {};
     c->issuedFamily = {};
     out.outcome = CodeOutcome::kReplayed;
@@ -45,8 +49,10 @@ void ShardStore::attachIssued(const TokenKey& code, const TokenKey* access, cons
 }
 
 TokenId ShardStore::putAccess(Random16 random, AccessRecord rec, uint64_t nowMs) {
-  TokenId id = makeTokenId(TokenKind::kAccessToken, shard_, random);
+  rec.home = homeOf(rec.home);
+  TokenId id = makeTokenId(TokenKind::kAccessToken, rec.home, random);
   rec.expiresAtMs = nowMs + limits_.accessTtlMs;
+  logAccess(id.key, rec);
   access_.insert(id.key, std::move(rec));
   accessExpiry_.push_back({nowMs + limits_.accessTtlMs, id.key});
   return id;
@@ -57,10 +63,15 @@ const AccessRecord* ShardStore::findAccess(const TokenKey& key, uint64_t nowMs) 
   return a != nullptr && a->expiresAtMs > nowMs ? a : nullptr;
 }
 
-bool ShardStore::revokeAccess(const TokenKey& key) { return access_.erase(key); }
+bool ShardStore::revokeAccess(const TokenKey& key) {
+  if (!access_.erase(key)) return false;
+  logKey(RecordType::kAccessRevoked, key);
+  return true;
+}
 
 TokenId ShardStore::putStt(Random16 random, SttRecord rec, uint64_t nowMs) {
-  TokenId id = makeTokenId(TokenKind::kSessionTransfer, shard_, random);
+  rec.home = homeOf(rec.home);
+  TokenId id = makeTokenId(TokenKind::kSessionTransfer, rec.home, random);
   rec.mintedAtMs = nowMs;
   rec.expiresAtMs = nowMs + limits_.sttTtlMs;
   stts_.insert(id.key, std::move(rec));
@@ -97,10 +108,13 @@ bool ShardStore::sessionExpired(const SessionRecord& s, uint64_t nowMs) const {
 }
 
 TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowMs) {
-  TokenId id = makeTokenId(TokenKind::kSession, shard_, random);
+  rec.home = homeOf(rec.home);
+  TokenId id = makeTokenId(TokenKind::kSession, rec.home, random);
   rec.createdAtMs = nowMs;
   rec.lastSeenAtMs = nowMs;
   rec.expiresAtMs = nowMs + limits_.sessionAbsoluteMs;
+  rec.loggedSeenAtMs = nowMs;
+  logSession(id.key, rec);
   sessions_.insert(id.key, std::move(rec));
   return id;
 }
@@ -113,21 +127,27 @@ SessionRecord* ShardStore::findSession(const TokenKey& key, uint64_t nowMs) {
     return nullptr;
   }
   s->lastSeenAtMs = nowMs;
+  logTouch(key, *s);
   return s;
 }
 
 std::optional<SessionRecord> ShardStore::endSession(const TokenKey& key) {
   std::optional<SessionRecord> s = sessions_.take(key);
-  if (s) revokeFamiliesOfSession(s->sid);
+  if (s) {
+    logKey(RecordType::kSessionEnded, key);
+    revokeFamiliesOfSession(s->sid);
+  }
   return s;
 }
 
 TokenId ShardStore::issueRefresh(Random16 random, RefreshFamily family, uint64_t nowMs) {
-  TokenId id = makeTokenId(TokenKind::kRefreshToken, shard_, random);
+  family.home = homeOf(family.home);
+  TokenId id = makeTokenId(TokenKind::kRefreshToken, family.home, random);
   family.createdAtMs = nowMs;
   family.current = id.key;
   family.previous = {};
   family.revoked = false;
+  logFamily(RecordType::kFamilyIssued, id.key, family);
   families_.insert(id.key, std::move(family));
   refreshTokens_.insert(id.key, {id.key});
   return id;
@@ -163,11 +183,12 @@ ShardStore::RefreshUse ShardStore::useRefresh(const TokenKey& key, std::string_v
       out.outcome = RefreshOutcome::kReuse;
       return out;
     }
-    TokenId next = makeTokenId(TokenKind::kRefreshToken, shard_, random);
+    TokenId next = makeTokenId(TokenKind::kRefreshToken, fam->home, random);
     if (!refreshTokens_.insert(next.key, {familyKey})) return out;  // 2^-128: treat as unknown
     if (isCurrent) fam->previous = fam->current;  // within the leeway `previous` stays the same
     fam->current = next.key;
     fam->rotatedAtMs = nowMs;
+    logFamily(RecordType::kFamilyRotated, familyKey, *fam);
     out.rotatedTo = next;
   }
   out.outcome = RefreshOutcome::kOk;
@@ -187,9 +208,10 @@ bool ShardStore::revokeRefresh(const TokenKey& key, std::string_view clientId) {
 size_t ShardStore::revokeFamiliesOfSession(std::string_view sid, bool all) {
   if (sid.empty()) return 0;
   size_t n = 0;
-  families_.forEach([&](const TokenKey&, RefreshFamily& f) {
+  families_.forEach([&](const TokenKey& k, RefreshFamily& f) {
     if (!f.revoked && f.sessionId == sid && (all || f.online)) {
       f.revoked = true;
+      logKey(RecordType::kFamilyRevoked, k);
       ++n;
     }
   });
@@ -198,6 +220,7 @@ size_t ShardStore::revokeFamiliesOfSession(std::string_view sid, bool all) {
 
 void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) {
   family.revoked = true;
+  logKey(RecordType::kFamilyRevoked, familyKey);
   lastCascade_ = {};
   // Unredeemed STTs of this family now fail at redemption ("parent refresh token not found").
   // Sessions born from them go too when the minting client asked for the cascade, with every
@@ -209,6 +232,7 @@ void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) 
   for (const TokenKey& k : born) {
     std::optional<SessionRecord> s = sessions_.take(k);
     if (!s) continue;
+    logKey(RecordType::kSessionEnded, k);
     ++lastCascade_.sessions;
     lastCascade_.families += revokeFamiliesOfSession(s->sid, true);
   }

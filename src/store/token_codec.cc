@@ -65,13 +65,14 @@ bool decodeToken(std::string_view text, TokenKind expected, uint16_t shardCount,
   if (sep == std::string_view::npos || sep == 0 || sep > 4 || (sep > 1 && text[0] == '0')) return false;
   unsigned shard = 0;
   auto r = std::from_chars(text.data(), text.data() + sep, shard);
-  if (r.ec != std::errc() || r.ptr != text.data() + sep || shard >= shardCount || shard >= kMaxShards) return false;
+  if (r.ec != std::errc() || r.ptr != text.data() + sep || shard >= kMaxShards || shardCount == 0) return false;
   std::string_view rnd = text.substr(sep + 1);
   if (rnd.size() != kRandomChars) return false;
   std::string raw;
   if (!core::decodeBase64Url(rnd, raw) || raw.size() != 16) return false;
   out->kind = expected;
-  out->shard = static_cast<uint16_t>(shard);
+  // A token minted when the node ran more shards lives where recovery re-homed its record.
+  out->shard = static_cast<uint16_t>(shard % shardCount);
   std::memcpy(&out->key.lo, raw.data(), 8);
   std::memcpy(&out->key.hi, raw.data() + 8, 8);
   return true;

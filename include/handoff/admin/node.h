@@ -32,6 +32,7 @@ struct ShardState {
   http::Router router;                                  // built on the shard at start
   std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
   std::unique_ptr<oauth::Provider> provider;            // created before the shards start
+  std::unique_ptr<store::Wal> wal;                      // the durable store's log; null: memory only
   class Node* node = nullptr;
   unsigned id = 0;
 };
@@ -73,6 +74,8 @@ class Node {
   void renderSessionTransferMetrics(std::string& out) const;
   void renderEventMetrics(std::string& out) const;
   void renderGeoMetrics(std::string& out) const;
+  void renderStoreMetrics(std::string& out) const;
+  core::Status recoverStore();
 
   config::Config config_;
   int lockFd_ = -1;
@@ -87,6 +90,7 @@ class Node {
   std::vector<std::function<void()>> reloadHooks_;
   std::atomic<bool> draining_{false};
   std::atomic<unsigned> reloads_{0};
+  std::atomic<int> walsDown_{0};
   std::shared_ptr<const oauth::KeySet> keys_;  // control thread's copy of the current snapshot
   oauth::ProviderShared provider_;              // immutable once the shards start
   std::vector<oauth::Provider*> providers_;     // by shard, for owner hops

@@ -83,6 +83,13 @@ struct ProxyConfig {
   std::vector<std::string> trusted;  // CIDRs, "10.0.0.0/8", "::1/128", or single addresses
 };
 
+// [store]: the embedded durable store (DESIGN.md §1) in DATA_DIR/store.
+struct StoreConfig {
+  bool durable = true;              // false: memory only (benchmarks; a restart loses everything)
+  bool sync = true;                 // fdatasync each group commit
+  uint64_t snapshotAfterMb = 64;    // log bytes per shard between snapshots
+};
+
 struct Config {
   std::string sourceFile;  // empty for the demo tenant
   std::vector<std::string> listen{"127.0.0.1:8080"};
@@ -102,6 +109,7 @@ struct Config {
   EventsConfig events;
   PolicyConfig policy;
   ProxyConfig proxy;
+  StoreConfig store;
   bool demo = false;
   bool testClock = false;  // --test-clock: POST /test/clock moves the OAuth clock (tests only)
 };

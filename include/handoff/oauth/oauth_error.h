@@ -46,6 +46,10 @@ class [[nodiscard]] OAuthResult {
 // Writes `e` as the whole response: its status, `Cache-Control: no-store`, `Pragma: no-cache`
 // (RFC 6749 §5.1), `WWW-Authenticate: Basic realm="handoff"` when e.wwwAuthenticate, and the
 // body {"error":..,"error_description":..} as application/json.
+// The durable store cannot write now (disk full, I/O error): retry shortly.
+inline constexpr OAuthError kStoreDown{503, "temporarily_unavailable", "the store cannot write now; try again shortly"};
+inline constexpr std::string_view kStoreDownPage = "The service cannot save sessions right now. Try again in a few seconds.";
+
 inline void sendOAuthError(http::Response& res, const OAuthError& e) {
   std::string body;
   body.reserve(48 + e.error.size() + e.description.size());

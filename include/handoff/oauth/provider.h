@@ -27,6 +27,7 @@
 #include "handoff/oauth/rate_limit.h"
 #include "handoff/oauth/tenant.h"
 #include "handoff/store/shard_store.h"
+#include "handoff/store/wal.h"
 
 namespace handoff::oauth {
 
@@ -49,6 +50,7 @@ struct ProviderShared {
   // Every web client that accepts STTs binds them by ASN: a mint whose caller has no ASN could
   // never be redeemed, so it fails at once with 503 (SPEC.md §2).
   bool sttNeedsAsn = false;
+  const std::atomic<int>* walsDown = nullptr;  // shards whose log cannot write now (durable store)
   core::ShardSet* shards = nullptr;
 };
 
@@ -71,15 +73,40 @@ class Provider {
   const ProviderShared& shared() const { return shared_; }
   unsigned shard() const { return shard_; }
 
-  // Runs fn(ownerProvider) on `owner`'s shard, then done(result) here. Inline when the owner is
-  // this shard.
+  // Runs fn(ownerProvider) on `owner`'s shard, then done(result) here — once every record fn
+  // made durable is on disk (the owner's write-ahead log), so that nothing is acknowledged before
+  // it would survive a crash. Inline when the owner is this shard and fn logged nothing.
   template <class F, class D>
   void onOwner(unsigned owner, F&& fn, D&& done) {
+    if (owner == shard_) {
+      auto result = fn(*this);
+      afterDurable([done = std::forward<D>(done), result = std::move(result)]() mutable { done(std::move(result)); });
+      return;
+    }
     std::vector<Provider*>* peers = &peers_;
-    shared_.shards->call(
-        owner, [peers, owner, fn = std::forward<F>(fn)]() mutable { return fn(*(*peers)[owner]); },
-        std::forward<D>(done));
+    core::ShardSet* shards = shared_.shards;
+    unsigned back = shard_;
+    shards->post(owner, [peers, shards, owner, back, fn = std::forward<F>(fn), done = std::forward<D>(done)]() mutable {
+      Provider& o = *(*peers)[owner];
+      auto result = fn(o);
+      o.afterDurable([shards, back, done = std::move(done), result = std::move(result)]() mutable {
+        shards->post(back, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+      });
+    });
   }
+
+  // Runs fn() once this shard's logged records are durable (at once without a log).
+  template <class F>
+  void afterDurable(F&& fn) {
+    if (wal_ != nullptr) wal_->whenDurable(std::forward<F>(fn));
+    else fn();
+  }
+  void setWal(store::Wal* wal) {
+    wal_ = wal;
+    store_.setJournal(wal);
+  }
+  // True while some shard's log cannot write: durable operations answer 503 until it heals.
+  bool storeDown() const { return shared_.walsDown != nullptr && shared_.walsDown->load(std::memory_order_relaxed) > 0; }
 
   // 16 fresh random bytes for a token key.
   std::array<uint8_t, 16> random16();
@@ -127,6 +154,7 @@ class Provider {
   RateLimiter loginLimiter_;  // POST /u/login attempts per client IP, this shard's share
   SessionTransferStats sttStats_;
   std::shared_ptr<const geo::Snapshot> geo_;  // this shard's copy of the databases in service
+  store::Wal* wal_ = nullptr;                  // this shard's write-ahead log; null: memory only
 };
 
 // Reads the parameters of a token-endpoint style request: form (RFC 6749) or JSON (Auth0's SDKs)

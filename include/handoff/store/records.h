@@ -22,7 +22,15 @@
 namespace handoff::store {
 
 // An authorization code: single use, short-lived, bound to its client and redirect_uri.
+// A record's home: the shard number its tokens name (`rt_<home>_…`), which never changes. It is
+// where the record lives, modulo the node's shard count (token_codec.h), and what recovery uses
+// to place it after a restart with another count. A record born of another takes its home, so
+// that a native login's whole tree (family, STTs, born sessions, their codes, families and
+// access tokens) always lives on one shard.
+inline constexpr uint16_t kNoHome = 0xFFFF;  // "the shard that creates it"
+
 struct CodeRecord {
+  uint16_t home = kNoHome;
   std::string clientId;
   std::string redirectUri;
   std::string userId;
@@ -48,6 +56,7 @@ struct AccessRecord {
   std::string userId;
   std::string scope;
   uint64_t expiresAtMs = 0;
+  uint16_t home = kNoHome;
 };
 
 enum class CodeOutcome : uint8_t { kOk, kUnknown, kReplayed };
@@ -56,6 +65,7 @@ enum class CodeOutcome : uint8_t { kOk, kUnknown, kReplayed };
 // browser at /authorize. It lives on the shard of its parent family, and so does the web session
 // it creates, so a cascade from the family never leaves the shard.
 struct SttRecord {
+  uint16_t home = kNoHome;
   std::string userId;
   std::string clientId;        // the minting (native) client
   std::string scope;           // of the parent grant (informational)
@@ -77,6 +87,7 @@ enum class SttOutcome : uint8_t { kOk, kNotFound, kExpired, kAlreadyUsed, kParen
 
 // A browser session (the SSO cookie points at it).
 struct SessionRecord {
+  uint16_t home = kNoHome;
   std::string userId;
   std::string sid;            // public session id (the `sid` claim), not the cookie value
   int64_t authTime = 0;
@@ -88,11 +99,13 @@ struct SessionRecord {
   bool cascade = false;       // revoke this session when that family is revoked
   uint64_t absoluteCapMs = 0; // policy caps for STT-born sessions (0: none)
   uint64_t idleCapMs = 0;
+  uint64_t loggedSeenAtMs = 0;  // the lastSeenAtMs the journal last recorded (not itself durable)
 };
 
 // A refresh-token family: one grant, whose token rotates. The family id is the key of the
 // first token; later tokens point at the family.
 struct RefreshFamily {
+  uint16_t home = kNoHome;
   std::string clientId;
   std::string userId;
   std::string scope;

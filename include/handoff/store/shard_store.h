@@ -6,9 +6,12 @@
 #include <atomic>
 #include <deque>
 #include <optional>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 
+#include "handoff/store/journal.h"
 #include "handoff/store/records.h"
 
 namespace handoff::store {
@@ -29,6 +32,21 @@ class ShardStore {
   ShardStore(uint16_t shard, StoreLimits limits = {}) : shard_(shard), limits_(limits) {}
 
   uint16_t shard() const { return shard_; }
+
+  // ── durability (shard_store_durable.cc) ──
+  // Durable mutations are reported to `journal` from now on (null: memory only).
+  void setJournal(Journal* journal) { journal_ = journal; }
+  // Replays one record (recovery): no journal, no cascades. False when the payload is malformed.
+  bool apply(RecordType type, std::string_view payload);
+  // Recovery's placement: the home a creating record names (nullopt for the other types), and
+  // whether this store holds what a key-only record refers to.
+  static std::optional<uint16_t> peekHome(RecordType type, std::string_view payload);
+  bool holds(RecordType type, std::string_view payload);
+  // The durable state as records (families, their token index, sessions, access tokens): what a
+  // snapshot holds. Expired and revoked records are left out.
+  void snapshot(uint64_t nowMs, const std::function<void(RecordType, std::string_view)>& sink);
+  // Records kept for recovery counts: families, sessions, access tokens.
+  size_t durableRecords() const { return families_.size() + sessions_.size() + access_.size(); }
 
   // ── codes ──
   TokenId putCode(Random16 random, CodeRecord rec, uint64_t nowMs);
@@ -123,12 +141,20 @@ class ShardStore {
 
   uint16_t shard_;
   StoreLimits limits_;
+  Journal* journal_ = nullptr;
   TokenTable<CodeRecord> codes_{256};
   std::deque<Expiry> codeExpiry_;  // codes share one TTL: insertion order is expiry order
   // Revokes a family and, when it is the parent of STT-born sessions with cascade on, ends them
   // and revokes every family issued in them (SPEC.md §5).
   void revokeFamily(RefreshFamily& family, const TokenKey& familyKey);
+  // Journal writers (no-ops without a journal).
+  void logFamily(RecordType type, const TokenKey& familyKey, const RefreshFamily& f);
+  void logSession(const TokenKey& key, const SessionRecord& s);
+  void logKey(RecordType type, const TokenKey& key);
+  void logTouch(const TokenKey& key, SessionRecord& s);
+  void logAccess(const TokenKey& key, const AccessRecord& a);
   bool sessionExpired(const SessionRecord& s, uint64_t nowMs) const;
+  uint16_t homeOf(uint16_t home) const { return home == kNoHome ? shard_ : home; }
 
   TokenTable<SttRecord> stts_{256};
   std::deque<Expiry> sttExpiry_;

@@ -39,8 +39,9 @@ TokenId makeTokenId(TokenKind kind, uint16_t shard, std::span<const uint8_t, 16>
 void appendToken(std::string& out, const TokenId& id);
 std::string encodeToken(const TokenId& id);
 
-// Parses a token of exactly the expected kind with a shard below `shardCount`; false for
-// anything else (other kind, bad shard, non-canonical or malformed text).
+// Parses a token of exactly the expected kind; false for anything else (other kind, a shard
+// number beyond kMaxShards, non-canonical or malformed text). The owner is the token's shard
+// modulo `shardCount`: a restart with fewer shards re-homes records the same way (recovery.h).
 bool decodeToken(std::string_view text, TokenKind expected, uint16_t shardCount, TokenId* out);
 
 }  // namespace handoff::store

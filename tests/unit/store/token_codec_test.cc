@@ -36,11 +36,14 @@ TEST(TokenCodec, AnotherKindIsNeverAccepted) {
   EXPECT_TRUE(decodeToken(rt, TokenKind::kRefreshToken, 4, &out));
 }
 
-TEST(TokenCodec, ShardOutOfRangeIsRefused) {
-  std::string t = encodeToken(makeTokenId(TokenKind::kCode, 3, bytes(2)));
+TEST(TokenCodec, AShardBeyondTheCountIsReHomedModuloTheCount) {
+  std::string t = encodeToken(makeTokenId(TokenKind::kCode, 5, bytes(2)));
   TokenId out;
-  EXPECT_TRUE(decodeToken(t, TokenKind::kCode, 4, &out));
-  EXPECT_FALSE(decodeToken(t, TokenKind::kCode, 3, &out)) << "a token for a shard this node lacks";
+  ASSERT_TRUE(decodeToken(t, TokenKind::kCode, 8, &out));
+  EXPECT_EQ(out.shard, 5);
+  ASSERT_TRUE(decodeToken(t, TokenKind::kCode, 2, &out)) << "minted when the node ran more shards";
+  EXPECT_EQ(out.shard, 1) << "where recovery re-homed shard 5's records";
+  EXPECT_FALSE(decodeToken(t, TokenKind::kCode, 0, &out));
 }
 
 TEST(TokenCodec, MalformedTextIsRefused) {

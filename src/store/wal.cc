@@ -1,0 +1,271 @@
+// The write-ahead log: framing, group commit off the loop, failure and retry, snapshots.
+#include "handoff/store/wal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "handoff/core/log.h"
+#include "handoff/store/wire.h"
+
+namespace handoff::store {
+
+using core::Errc;
+using core::Error;
+
+namespace {
+
+constexpr uint64_t kRetryMs = 250;
+
+std::string numbered(uint64_t n, const char* ext) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64 ".%s", n, ext);
+  return buf;
+}
+
+// write(2) the whole buffer, then fdatasync. 0 or an errno.
+int writeAll(int fd, const std::string& buf, bool sync) {
+  size_t off = 0;
+  while (off < buf.size()) {
+    ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
+    off += static_cast<size_t>(n);
+  }
+  if (sync && ::fdatasync(fd) != 0) return errno;
+  return 0;
+}
+
+int syncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int rc = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  return rc;
+}
+
+}  // namespace
+
+void Wal::frame(std::string& out, RecordType type, std::string_view payload) {
+  uint8_t t = static_cast<uint8_t>(type);
+  uint32_t crc = crc32c(&t, 1);
+  crc = crc32c(payload.data(), payload.size(), crc);
+  Writer w(out);
+  w.u32(static_cast<uint32_t>(payload.size()));
+  w.u32(crc);
+  w.u8(t);
+  out.append(payload);
+}
+
+std::string Wal::segmentName(uint64_t n) { return numbered(n, "wal"); }
+std::string Wal::snapshotName(uint64_t n) { return numbered(n, "snap"); }
+
+Wal::Wal(core::Shard& shard, WalOptions options, SnapshotFn snapshot)
+    : shard_(shard), options_(std::move(options)), snapshotFn_(std::move(snapshot)) {}
+
+core::Result<std::unique_ptr<Wal>> Wal::open(core::Shard& shard, WalOptions options, SnapshotFn snapshot) {
+  if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Error(Errc::kIo, "cannot create " + options.dir + ": " + std::strerror(errno));
+  }
+  std::unique_ptr<Wal> w(new Wal(shard, std::move(options), std::move(snapshot)));
+  if (auto st = w->openSegment(w->options_.firstSegment); !st) return st.error();
+  // Once per loop turn, after the turn's callbacks have appended their records: write them.
+  w->check_ = new uv_check_t;
+  uv_check_init(shard.loop(), w->check_);
+  w->check_->data = w.get();
+  uv_check_start(w->check_, [](uv_check_t* h) {
+    auto* self = static_cast<Wal*>(h->data);
+    if (!self->writing_ && !self->failed_ && !self->pending_.empty()) self->startWrite();
+  });
+  uv_unref(reinterpret_cast<uv_handle_t*>(w->check_));
+  w->retry_ = new uv_timer_t;
+  uv_timer_init(shard.loop(), w->retry_);
+  w->retry_->data = w.get();
+  uv_unref(reinterpret_cast<uv_handle_t*>(w->retry_));
+  return w;
+}
+
+Wal::~Wal() {
+  if (fd_ >= 0) ::close(fd_);
+  closeHandles();
+  setDown(false);
+}
+
+void Wal::closeHandles() {
+  // The handles are closed here and freed by the loop once it has let go of them.
+  if (check_ != nullptr) {
+    check_->data = nullptr;
+    uv_check_stop(check_);
+    uv_close(reinterpret_cast<uv_handle_t*>(check_), [](uv_handle_t* h) { delete reinterpret_cast<uv_check_t*>(h); });
+  }
+  if (retry_ != nullptr) {
+    retry_->data = nullptr;
+    uv_timer_stop(retry_);
+    uv_close(reinterpret_cast<uv_handle_t*>(retry_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  }
+  check_ = nullptr;
+  retry_ = nullptr;
+}
+
+void Wal::setDown(bool down) {
+  if (down == failed_) return;
+  failed_ = down;
+  stats_.down.store(down, std::memory_order_relaxed);
+  if (options_.downCount != nullptr) options_.downCount->fetch_add(down ? 1 : -1, std::memory_order_relaxed);
+}
+
+core::Status Wal::openSegment(uint64_t n) {
+  std::string path = options_.dir + "/" + segmentName(n);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Error(Errc::kIo, "cannot open " + path + ": " + std::strerror(errno));
+  struct stat st;
+  ::fstat(fd, &st);
+  if (int rc = syncDir(options_.dir); rc != 0) {
+    ::close(fd);
+    return Error(Errc::kIo, "cannot sync " + options_.dir + ": " + std::strerror(rc));
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  segment_ = n;
+  segmentSize_ = static_cast<uint64_t>(st.st_size);
+  return {};
+}
+
+void Wal::append(RecordType type, std::string_view payload) {
+  frame(pending_, type, payload);
+  ++appended_;
+  stats_.records.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Wal::startWrite() {
+  writing_ = true;
+  writing_buf_.swap(pending_);
+  pending_.clear();
+  writingUpTo_ = appended_;
+  int fd = fd_;
+  bool sync = options_.sync;
+  shard_.offload([fd, sync, buf = &writing_buf_]() { return writeAll(fd, *buf, sync); },
+                 [this](int err) { finishWrite(err); });
+}
+
+void Wal::finishWrite(int err) {
+  writing_ = false;
+  if (err != 0) {
+    // Nothing half-written stays: cut the segment back to its last good size, keep the batch in
+    // front of what came since, and try again shortly. Callbacks of these records wait.
+    if (::ftruncate(fd_, static_cast<off_t>(segmentSize_)) != 0) {
+      core::logError("wal: cannot truncate a failed write", {{"dir", options_.dir}, {"error", std::strerror(errno)}});
+    }
+    if (!failed_) {
+      core::logError("wal: write failed; durable operations refused until it succeeds",
+                     {{"dir", options_.dir}, {"error", std::strerror(err)}});
+    }
+    setDown(true);
+    stats_.failures.fetch_add(1, std::memory_order_relaxed);
+    writing_buf_.append(pending_);
+    pending_.swap(writing_buf_);
+    writing_buf_.clear();
+    if (retry_ != nullptr) {
+      uv_timer_start(retry_, [](uv_timer_t* t) {
+        auto* self = static_cast<Wal*>(t->data);
+        if (self != nullptr && !self->writing_ && !self->pending_.empty()) self->startWrite();
+      }, kRetryMs, 0);
+    }
+    return;
+  }
+  if (failed_) core::logInfo("wal: writes succeed again", {{"dir", options_.dir}});
+  setDown(false);
+  stats_.batches.fetch_add(1, std::memory_order_relaxed);
+  stats_.bytes.fetch_add(writing_buf_.size(), std::memory_order_relaxed);
+  segmentSize_ += writing_buf_.size();
+  sinceSnapshot_ += writing_buf_.size();
+  writing_buf_.clear();
+  durable_ = writingUpTo_;
+  while (!waiters_.empty() && waiters_.front().upTo <= durable_) {
+    auto fn = std::move(waiters_.front().fn);
+    waiters_.pop_front();
+    fn->run();
+  }
+  if (sinceSnapshot_ >= options_.snapshotAfterBytes && !snapshotting_) startSnapshot();
+  if (!pending_.empty()) startWrite();
+}
+
+void Wal::startSnapshot() {
+  // From here on records go to segment N; the snapshot holds the state as it is now, which
+  // includes everything before N (and maybe some of N: replay is idempotent).
+  uint64_t n = segment_ + 1;
+  if (auto st = openSegment(n); !st) {
+    core::logError("wal: cannot start a segment; snapshot skipped", {{"error", st.error().message()}});
+    return;
+  }
+  snapshotting_ = true;
+  sinceSnapshot_ = 0;
+  std::string state = snapshotFn_();
+  std::string dir = options_.dir;
+  shard_.offload(
+      [dir, n, state = std::move(state)]() -> int {
+        std::string tmp = dir + "/" + snapshotName(n) + ".tmp", path = dir + "/" + snapshotName(n);
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) return errno;
+        int rc = writeAll(fd, state, true);
+        ::close(fd);
+        if (rc == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) rc = errno;
+        if (rc == 0) rc = syncDir(dir);
+        if (rc != 0) ::unlink(tmp.c_str());
+        return rc;
+      },
+      [this, n](int rc) {
+        snapshotting_ = false;
+        if (rc != 0) {
+          core::logError("wal: snapshot failed; the log keeps everything", {{"dir", options_.dir}, {"error", std::strerror(rc)}});
+          return;
+        }
+        stats_.snapshots.fetch_add(1, std::memory_order_relaxed);
+        removeCovered(n);
+      });
+}
+
+void Wal::removeCovered(uint64_t snapshotSegment) {
+  DIR* d = ::opendir(options_.dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> doomed;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    uint64_t n = 0;
+    char ext[8] = {0};
+    if (std::sscanf(name.c_str(), "%16" SCNx64 ".%5s", &n, ext) != 2) continue;
+    bool wal = std::strcmp(ext, "wal") == 0, snap = std::strcmp(ext, "snap") == 0;
+    if ((wal && n < snapshotSegment) || (snap && n < snapshotSegment)) doomed.push_back(name);
+  }
+  ::closedir(d);
+  for (const std::string& name : doomed) ::unlink((options_.dir + "/" + name).c_str());
+  syncDir(options_.dir);
+}
+
+void Wal::close() {
+  // A batch in flight finishes on the pool (its callback still runs: the loop waits for it);
+  // what is pending now is written here.
+  if (!writing_ && !pending_.empty()) {
+    if (writeAll(fd_, pending_, options_.sync) == 0) {
+      segmentSize_ += pending_.size();
+      pending_.clear();
+      durable_ = appended_;
+      while (!waiters_.empty() && waiters_.front().upTo <= durable_) {
+        auto fn = std::move(waiters_.front().fn);
+        waiters_.pop_front();
+        fn->run();
+      }
+    }
+  }
+  closeHandles();
+}
+
+}  // namespace handoff::store
