@@ -21,6 +21,9 @@ sigset_t controlSet() {
 
 void blockControlSignals() {
   signal(SIGPIPE, SIG_IGN);
+  // A file-size limit must fail the write (EFBIG: the log reports the disk as down and retries),
+  // not kill the process.
+  signal(SIGXFSZ, SIG_IGN);
   sigset_t set = controlSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
