@@ -30,8 +30,14 @@ constexpr size_t kMaxBytes = size_t{1} << 31;  // 2 GiB: any real database is fa
 
 // Copies `path` into a sealed memfd (no one can change it after) and returns its fd.
 core::Result<int> privateCopy(const std::string& path, size_t* bytes) {
-  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO (or a device) at the path must not block the opening thread forever.
+  int in = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (in < 0) return Error(Errc::kIo, "cannot open " + path + ": " + std::strerror(errno));
+  struct stat st;
+  if (::fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(in);
+    return Error(Errc::kInvalidArgument, path + " is not a regular file");
+  }
   int out = ::memfd_create("handoff-geo", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (out < 0) {
     int e = errno;
