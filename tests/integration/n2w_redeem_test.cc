@@ -143,8 +143,8 @@ TEST_F(Redeem, CookieUsedWhenQueryIsNotAllowedAndTheQueryTokenIsConsumedToo) {
   EXPECT_EQ(subOf(code, "web-cookie"), "auth0|bob") << "query not allowed: the cookie's token decides";
   Browser later(port());
   HttpResponse again = redeemQuery(later, query, "web-both");
-  EXPECT_TRUE(isLoginPage(again)) << "SERVER BUG (SPEC.md §3, consumed on first presentation): the query token sent "
-                                     "beside an allowed cookie was not consumed and still redeems: " << again.raw;
+  EXPECT_TRUE(isLoginPage(again)) << "SPEC.md §3, consumed on first presentation: the query token sent beside an "
+                                     "allowed cookie must not redeem later: " << again.raw;
 }
 
 TEST_F(Redeem, IpBindingNeedsTheMintingAddress) {
