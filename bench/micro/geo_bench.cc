@@ -9,7 +9,8 @@
 // from the registries' blocks), as real clients are.
 //
 //   BM_AsnLookup           Database::asn(): the tree walk and the ASN and organization fields
-//   BM_SnapshotLookup      geo::lookup(): what a request without a memo pays (copies the strings)
+//   BM_SnapshotLookup      geo::lookup(): what a request without a memo pays (the ASN only: the
+//                          organization is not read on the request path)
 //   BM_ParseAndLookup      IpBytes::parse of the client IP text, then geo::lookup (Provider::geoOf)
 //   BM_Open                Database::open of the full file (copy into a sealed memfd, validate)
 #include <benchmark/benchmark.h>

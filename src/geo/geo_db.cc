@@ -160,7 +160,7 @@ core::Result<std::shared_ptr<const Database>> Database::open(const std::string& 
   return std::shared_ptr<const Database>(std::move(db));
 }
 
-AsnAnswer Database::asn(const net::IpBytes& ip) const {
+AsnAnswer Database::asn(const net::IpBytes& ip, bool withOrganization) const {
   AsnAnswer out;
   MMDB_entry_s entry;
   if (!find(h_->mmdb, ip, &entry)) return out;
@@ -170,7 +170,7 @@ AsnAnswer Database::asn(const net::IpBytes& ip) const {
     else if (data.type == MMDB_DATA_TYPE_UINT16) out.asn = data.uint16;
     else if (data.type == MMDB_DATA_TYPE_UINT64 && data.uint64 <= UINT32_MAX) out.asn = static_cast<uint32_t>(data.uint64);
   }
-  if (out.asn == 0) return out;
+  if (out.asn == 0 || !withOrganization) return out;
   if (MMDB_get_value(&entry, &data, "autonomous_system_organization", nullptr) == MMDB_SUCCESS && data.has_data &&
       data.type == MMDB_DATA_TYPE_UTF8_STRING) {
     out.organization = std::string_view(data.utf8_string, data.data_size);

@@ -63,7 +63,7 @@ geo::Answer Provider::geoOf(const http::Request& req, const std::string& ip) {
   uint64_t generation = geo_ ? geo_->generation : 0;
   http::ConnectionMemo* memo = req.memo;
   if (memo != nullptr && generation != 0 && memo->geoGeneration == generation && memo->geoIp == ip) {
-    return {memo->asn, memo->asnOrganization, memo->country};
+    return {memo->asn, memo->country};
   }
   geo::Answer a;
   if (auto bytes = net::IpBytes::parse(ip)) a = geo::lookup(geo_.get(), *bytes);
@@ -71,7 +71,6 @@ geo::Answer Provider::geoOf(const http::Request& req, const std::string& ip) {
     memo->geoIp = ip;
     memo->geoGeneration = generation;
     memo->asn = a.asn;
-    memo->asnOrganization = a.organization;
     memo->country = a.country;
   }
   return a;

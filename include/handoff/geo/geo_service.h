@@ -29,7 +29,6 @@ struct Snapshot {
 // What a lookup found; asn 0 and an empty country when unknown.
 struct Answer {
   uint32_t asn = 0;
-  std::string organization;
   std::string country;
 };
 

@@ -33,7 +33,6 @@ struct ConnectionMemo {
   std::string geoIp;
   uint64_t geoGeneration = 0;  // 0: nothing remembered
   uint32_t asn = 0;
-  std::string asnOrganization;
   std::string country;
 };
 
