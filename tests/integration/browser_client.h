@@ -99,6 +99,36 @@ inline std::string jwtClaims(const std::string& jwt) {
   return base64UrlDecode(jwt.substr(a + 1, b - a - 1));
 }
 
+// The outermost JSON objects in `json`, in order (the events of a GET /api/v2/logs answer).
+inline std::vector<std::string> jsonObjects(const std::string& json) {
+  std::vector<std::string> out;
+  int depth = 0;
+  bool inString = false;
+  size_t start = 0;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (inString) {
+      if (c == '\\') ++i;
+      else if (c == '"') inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '{' && depth++ == 0) {
+      start = i;
+    } else if (c == '}' && --depth == 0) {
+      out.push_back(json.substr(start, i - start + 1));
+    }
+  }
+  return out;
+}
+
+// A tenant log event's `details` object; "" when it has none.
+inline std::string eventDetails(const std::string& event) {
+  size_t at = event.find("\"details\":{");
+  if (at == std::string::npos) return "";
+  std::vector<std::string> objs = jsonObjects(event.substr(at + 10));
+  return objs.empty() ? "" : objs.front();
+}
+
 inline std::vector<std::string> setCookies(const HttpResponse& r) {
   std::vector<std::string> out;
   for (const auto& [n, v] : r.headers) {

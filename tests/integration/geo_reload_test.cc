@@ -101,34 +101,6 @@ void overwriteInPlace(const std::string& path, const std::string& bytes) {
 
 // ── the log ─────────────────────────────────────────────────────────────────────────────────
 
-std::vector<std::string> objectsOf(const std::string& json) {
-  std::vector<std::string> out;
-  int depth = 0;
-  bool inString = false;
-  size_t start = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' && depth++ == 0) {
-      start = i;
-    } else if (c == '}' && --depth == 0) {
-      out.push_back(json.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
-
-std::string detailsOf(const std::string& event) {
-  size_t at = event.find("\"details\":{");
-  if (at == std::string::npos) return "";
-  std::vector<std::string> objs = objectsOf(event.substr(at + 10));
-  return objs.empty() ? "" : objs.front();
-}
-
 // ── the background minter ───────────────────────────────────────────────────────────────────
 
 // Mints over and over with one refresh token until stopped: a keep-alive connection, replaced
@@ -308,9 +280,9 @@ class GeoReload : public N2wTest {
                              "\r\nAuthorization: Bearer " + mgmt_ + "\r\n\r\n",
                          Millis(5000));
     if (!r || r->status != 200) return -1;
-    std::vector<std::string> events = objectsOf(r->body);
+    std::vector<std::string> events = jsonObjects(r->body);
     if (events.empty()) return -1;
-    std::string asn = jsonField(detailsOf(events.front()), "asn");
+    std::string asn = jsonField(eventDetails(events.front()), "asn");
     return asn.empty() ? -1 : std::stoll(asn);
   }
   // The newest mint, after `n` more from the minter, was made with `asn`.

@@ -29,41 +29,15 @@ const std::string kBindingText =
 
 // ── the log ─────────────────────────────────────────────────────────────────────────────────
 
-std::vector<std::string> objectsOf(const std::string& json) {
-  std::vector<std::string> out;
-  int depth = 0;
-  bool inString = false;
-  size_t start = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' && depth++ == 0) {
-      start = i;
-    } else if (c == '}' && --depth == 0) {
-      out.push_back(json.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
-std::string detailsOf(const std::string& event) {
-  size_t at = event.find("\"details\":{");
-  if (at == std::string::npos) return "";
-  std::vector<std::string> objs = objectsOf(event.substr(at + 10));
-  return objs.empty() ? "" : objs.front();
-}
 std::string topLevelOf(const std::string& event) {
-  std::string d = detailsOf(event);
+  std::string d = eventDetails(event);
   if (d.empty()) return event;
   std::string out = event;
   out.erase(out.find("\"details\":{"), 10 + d.size());
   return out;
 }
 std::string field(const std::string& event, const std::string& name) { return jsonField(topLevelOf(event), name); }
-std::string detail(const std::string& event, const std::string& name) { return jsonField(detailsOf(event), name); }
+std::string detail(const std::string& event, const std::string& name) { return jsonField(eventDetails(event), name); }
 
 // ── config ──────────────────────────────────────────────────────────────────────────────────
 
@@ -112,7 +86,7 @@ class Asn : public N2wTest {
                              " HTTP/1.1\r\nHost: " + hostPort() + "\r\nAuthorization: Bearer " + mgmt_ + "\r\n\r\n",
                          Millis(5000));
     EXPECT_TRUE(r && r->status == 200) << (r ? r->raw : c.error());
-    return r ? objectsOf(r->body) : std::vector<std::string>{};
+    return r ? jsonObjects(r->body) : std::vector<std::string>{};
   }
   // The newest event of `type`; "" when none.
   std::string newest(const std::string& m2m, const std::string& type) {

@@ -27,44 +27,15 @@ const std::string kBindingText =
 
 // ── JSON of the log ─────────────────────────────────────────────────────────────────────────
 
-// The outermost JSON objects in `json`, in order (an array of events gives the events).
-std::vector<std::string> objectsOf(const std::string& json) {
-  std::vector<std::string> out;
-  int depth = 0;
-  bool inString = false;
-  size_t start = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' && depth++ == 0) {
-      start = i;
-    } else if (c == '}' && --depth == 0) {
-      out.push_back(json.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
-
-// An event's `details` object ("" when it has none), and the event without it.
-std::string detailsOf(const std::string& event) {
-  size_t at = event.find("\"details\":{");
-  if (at == std::string::npos) return "";
-  std::vector<std::string> objs = objectsOf(event.substr(at + 10));
-  return objs.empty() ? "" : objs.front();
-}
 std::string topLevelOf(const std::string& event) {
-  std::string d = detailsOf(event);
+  std::string d = eventDetails(event);
   if (d.empty()) return event;
   std::string out = event;
   out.erase(out.find("\"details\":{"), 10 + d.size());
   return out;
 }
 std::string field(const std::string& event, const std::string& name) { return jsonField(topLevelOf(event), name); }
-std::string detail(const std::string& event, const std::string& name) { return jsonField(detailsOf(event), name); }
+std::string detail(const std::string& event, const std::string& name) { return jsonField(eventDetails(event), name); }
 
 std::vector<std::string> ofType(const std::vector<std::string>& events, const std::string& type) {
   std::vector<std::string> out;
@@ -142,7 +113,7 @@ class Events : public N2wTest {
     EXPECT_EQ(r.header("cache-control"), "no-store");
     return r.body;
   }
-  std::vector<std::string> logs(const std::string& query = "per_page=100") { return objectsOf(logsBody(query)); }
+  std::vector<std::string> logs(const std::string& query = "per_page=100") { return jsonObjects(logsBody(query)); }
 
   // The one event of `type` in `events` (a failure when there is not exactly one).
   static std::string only(const std::vector<std::string>& events, const std::string& type) {
@@ -285,7 +256,7 @@ TEST_F(Events, WholeFlowIsLoggedWithoutSecretsAndCounted) {
   Flow f;
   ASSERT_NO_FATAL_FAILURE(fullFlow(f));
   std::string body = logsBody();
-  std::vector<std::string> events = objectsOf(body);
+  std::vector<std::string> events = jsonObjects(body);
   expectFlowEvents(f, events);
   expectNoSecret(f, body, "GET /api/v2/logs");
   EXPECT_EQ(body.find(mgmt_), std::string::npos) << "the management token is in the log";
@@ -332,7 +303,7 @@ TEST_F(Events, SinkFileHoldsTheEventsAndNoSecret) {
   Flow f;
   ASSERT_NO_FATAL_FAILURE(fullFlow(f));
   std::string body = logsBody();
-  expectFlowEvents(f, objectsOf(body));
+  expectFlowEvents(f, jsonObjects(body));
   expectNoSecret(f, body, "GET /api/v2/logs");
 
   // The sink is the tenant's log: readable by the server's user alone.
@@ -348,7 +319,7 @@ TEST_F(Events, SinkFileHoldsTheEventsAndNoSecret) {
   std::vector<std::string> sinkEvents;
   std::istringstream in(lines);
   for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> objs = objectsOf(line);
+    std::vector<std::string> objs = jsonObjects(line);
     ASSERT_EQ(objs.size(), 1u) << line;
     EXPECT_EQ(objs[0], line);
     sinkEvents.push_back(line);
@@ -373,7 +344,7 @@ TEST_F(Events, RefusedMintsGiveFertft) {
   expectOAuthError(token(body, "application/json", "evil.example"), 403, "access_denied");
 
   std::string logBody = logsBody();
-  std::vector<std::string> refused = ofType(objectsOf(logBody), "fertft");
+  std::vector<std::string> refused = ofType(jsonObjects(logBody), "fertft");
   ASSERT_EQ(refused.size(), 2u) << logBody;
   // Newest first: the foreign host, then the bad refresh token.
   EXPECT_EQ(field(refused[1], "client_id"), "demo-native") << refused[1];
@@ -384,7 +355,7 @@ TEST_F(Events, RefusedMintsGiveFertft) {
   EXPECT_EQ(detail(refused[0], "error"), "access_denied") << refused[0];
   EXPECT_EQ(logBody.find(bogus), std::string::npos);
   EXPECT_EQ(logBody.find(rt), std::string::npos);
-  EXPECT_EQ(ofType(objectsOf(logBody), "sertft").size(), 0u);
+  EXPECT_EQ(ofType(jsonObjects(logBody), "sertft").size(), 0u);
   EXPECT_EQ(metric("handoff_stt_mint_refused_total"), 2u);
   EXPECT_EQ(metric("handoff_events_total{type=\"fertft\"}"), 2u);
   EXPECT_EQ(metric("handoff_stt_minted_total"), 0u);
@@ -405,7 +376,7 @@ TEST_F(Events, HostedLoginPageGivesFThenS) {
   EXPECT_EQ(good.status, 302) << good.raw;
 
   std::string body = logsBody();
-  std::vector<std::string> events = objectsOf(body);
+  std::vector<std::string> events = jsonObjects(body);
   std::string f = only(events, "f");
   EXPECT_EQ(field(f, "client_id"), "demo-web") << f;
   EXPECT_EQ(field(f, "user_name"), "demo@example.com") << f;
@@ -451,7 +422,7 @@ TEST_F(Events, IpMismatchWarningIsFoundFromTheLoginPage) {
   EXPECT_EQ(forged.body.find("sso-ref"), std::string::npos) << forged.body;
 
   std::string body = logsBody();
-  std::string w = byLogId(objectsOf(body), ref);
+  std::string w = byLogId(jsonObjects(body), ref);
   ASSERT_FALSE(w.empty()) << "no event with log_id " << ref << " in " << body;
   EXPECT_EQ(field(w, "type"), "w") << w;
   EXPECT_EQ(field(w, "description"), kBindingText) << w;

@@ -38,28 +38,6 @@ std::string policyTenant(const std::string& tail, const std::string& moreClients
          "\n" + tail;
 }
 
-// The outermost JSON objects of a log answer: its events.
-std::vector<std::string> eventsOf(const std::string& json) {
-  std::vector<std::string> out;
-  int depth = 0;
-  bool inString = false;
-  size_t start = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' && depth++ == 0) {
-      start = i;
-    } else if (c == '}' && --depth == 0) {
-      out.push_back(json.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
-
 class Policy : public N2wTest {
  protected:
   void startWith(const std::string& config, bool testClock = true) {
@@ -91,7 +69,7 @@ class Policy : public N2wTest {
                              "\r\nAuthorization: Bearer " + jsonField(t.body, "access_token") + "\r\n\r\n",
                          Millis(5000));
     EXPECT_TRUE(r && r->status == 200) << c.error() << (r ? r->raw : "");
-    return r ? eventsOf(r->body) : std::vector<std::string>{};
+    return r ? jsonObjects(r->body) : std::vector<std::string>{};
   }
   static std::string detail(const std::string& event, const std::string& name) {
     size_t at = event.find("\"details\":{");

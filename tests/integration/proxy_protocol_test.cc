@@ -66,28 +66,6 @@ std::string healthz(bool close = false) {
   return std::string("GET /healthz HTTP/1.1\r\nHost: handoff\r\n") + (close ? "Connection: close\r\n" : "") + "\r\n";
 }
 
-// The outermost JSON objects of a JSON array (the events of GET /api/v2/logs).
-std::vector<std::string> objectsOf(const std::string& json) {
-  std::vector<std::string> out;
-  int depth = 0;
-  bool inString = false;
-  size_t start = 0;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '{' && depth++ == 0) {
-      start = i;
-    } else if (c == '}' && --depth == 0) {
-      out.push_back(json.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
-
 class ProxyProtocolTest : public ::testing::Test {
  protected:
   void start(const std::string& trusted = "127.0.0.1") {
@@ -145,7 +123,7 @@ class ProxyProtocolTest : public ::testing::Test {
     auto r = c.roundTrip("GET /api/v2/logs?per_page=100 HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(plainPort()) +
                          "\r\nAuthorization: Bearer " + token + "\r\n\r\n");
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : c.error());
-    return r ? objectsOf(r->body) : std::vector<std::string>{};
+    return r ? jsonObjects(r->body) : std::vector<std::string>{};
   }
 
   std::unique_ptr<Server> server_;
