@@ -134,6 +134,7 @@ core::Result<RecoveryReport> recoverStore(const std::string& storeDir, const std
   // subject was reaped before a snapshot).
   auto apply = [&](RecordType t, std::string_view p) {
     if (auto home = ShardStore::peekHome(t, p)) return stores[*home % n]->apply(t, p);
+    if (!ShardStore::knownType(t)) return false;  // written by a newer version: cannot be read safely
     for (ShardStore* s : stores) {
       if (s->holds(t, p)) return s->apply(t, p);
     }

@@ -41,6 +41,10 @@ class ShardStore {
   // Recovery's placement: the home a creating record names (nullopt for the other types), and
   // whether this store holds what a key-only record refers to.
   static std::optional<uint16_t> peekHome(RecordType type, std::string_view payload);
+  static bool knownType(RecordType type) {
+    return static_cast<uint8_t>(type) >= static_cast<uint8_t>(RecordType::kFamilyIssued) &&
+           static_cast<uint8_t>(type) <= static_cast<uint8_t>(RecordType::kRefreshIndex);
+  }
   bool holds(RecordType type, std::string_view payload);
   // The durable state as records (families, their token index, sessions, access tokens): what a
   // snapshot holds. Expired and revoked records are left out.
