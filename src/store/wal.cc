@@ -24,6 +24,9 @@ namespace {
 
 constexpr uint64_t kRetryMs = 250;
 
+// The stats are written by the owner shard only: a relaxed load and store, no read-modify-write.
+void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+
 std::string numbered(uint64_t n, const char* ext) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%016" PRIx64 ".%s", n, ext);
@@ -142,17 +145,17 @@ core::Status Wal::openSegment(uint64_t n) {
 void Wal::append(RecordType type, std::string_view payload) {
   frame(pending_, type, payload);
   ++appended_;
-  stats_.records.fetch_add(1, std::memory_order_relaxed);
+  bump(stats_.records);
 }
 
 void Wal::startWrite() {
   writing_ = true;
-  writing_buf_.swap(pending_);
+  writingBuf_.swap(pending_);
   pending_.clear();
   writingUpTo_ = appended_;
   int fd = fd_;
   bool sync = options_.sync;
-  shard_.offload([fd, sync, buf = &writing_buf_]() { return writeAll(fd, *buf, sync); },
+  shard_.offload([fd, sync, buf = &writingBuf_]() { return writeAll(fd, *buf, sync); },
                  [this](int err) { finishWrite(err); });
 }
 
@@ -169,10 +172,10 @@ void Wal::finishWrite(int err) {
                      {{"dir", options_.dir}, {"error", std::strerror(err)}});
     }
     setDown(true);
-    stats_.failures.fetch_add(1, std::memory_order_relaxed);
-    writing_buf_.append(pending_);
-    pending_.swap(writing_buf_);
-    writing_buf_.clear();
+    bump(stats_.failures);
+    writingBuf_.append(pending_);
+    pending_.swap(writingBuf_);
+    writingBuf_.clear();
     if (retry_ != nullptr) {
       uv_timer_start(retry_, [](uv_timer_t* t) {
         auto* self = static_cast<Wal*>(t->data);
@@ -183,11 +186,11 @@ void Wal::finishWrite(int err) {
   }
   if (failed_) core::logInfo("wal: writes succeed again", {{"dir", options_.dir}});
   setDown(false);
-  stats_.batches.fetch_add(1, std::memory_order_relaxed);
-  stats_.bytes.fetch_add(writing_buf_.size(), std::memory_order_relaxed);
-  segmentSize_ += writing_buf_.size();
-  sinceSnapshot_ += writing_buf_.size();
-  writing_buf_.clear();
+  bump(stats_.batches);
+  bump(stats_.bytes, writingBuf_.size());
+  segmentSize_ += writingBuf_.size();
+  sinceSnapshot_ += writingBuf_.size();
+  writingBuf_.clear();
   durable_ = writingUpTo_;
   while (!waiters_.empty() && waiters_.front().upTo <= durable_) {
     auto fn = std::move(waiters_.front().fn);
@@ -228,7 +231,7 @@ void Wal::startSnapshot() {
           core::logError("wal: snapshot failed; the log keeps everything", {{"dir", options_.dir}, {"error", std::strerror(rc)}});
           return;
         }
-        stats_.snapshots.fetch_add(1, std::memory_order_relaxed);
+        bump(stats_.snapshots);
         removeCovered(n);
       });
 }

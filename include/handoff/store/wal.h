@@ -110,7 +110,7 @@ class Wal final : public Journal {
   uint64_t segmentSize_ = 0;      // durable bytes in the current segment
   uint64_t sinceSnapshot_ = 0;
   std::string pending_;
-  std::string writing_buf_;
+  std::string writingBuf_;
   bool writing_ = false;
   bool failed_ = false;
   bool snapshotting_ = false;
