@@ -129,11 +129,6 @@ core::Status Node::start() {
       listeners_.push_back(std::move(group).value());
     }
   }
-  for (const auto& g : listeners_) {
-    std::printf("listening on %s\n", g.bound.toString().c_str());
-  }
-  std::fflush(stdout);
-
   shards_ = std::make_unique<core::ShardSet>(threads);
   provider_.tenant = std::move(tenant).value();
   provider_.issuer = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
@@ -168,6 +163,12 @@ core::Status Node::start() {
   provider_.discovery = oauth::buildDiscovery(din);
   addReloadHook([this] { reloadKeys(); });
   addReloadHook([this] { geo_->requestReload(); });
+  // Announced only now: a start refused by anything above (a damaged store, a bad sink) never
+  // said it was listening.
+  for (const auto& g : listeners_) {
+    std::printf("listening on %s\n", g.bound.toString().c_str());
+  }
+  std::fflush(stdout);
   shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
   core::logInfo("handoffd started", {{"shards", threads},
                                      {"listeners", static_cast<unsigned>(listeners_.size())},
