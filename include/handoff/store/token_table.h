@@ -1,15 +1,21 @@
 // An open-addressing hash table for single-use and short-lived records (codes, session transfer
 // tokens, refresh-token handles), keyed by the token's own 128 random bits.
 //
-// The key is CSPRNG output chosen by the server, so its low bits are already uniformly
-// distributed: they are the hash (no second hash of a string), and a client presenting made-up
-// tokens can only cause lookups, never clustering. Linear probing in a power-of-two array with
+// The key is CSPRNG output chosen by the server, so it needs no hash of a string: the home slot is
+// the top bits of one multiplication of its low word xor a per-table seed (Fibonacci hashing).
+// The seed matters: iterating a table visits keys in its own home order, and re-inserting them in
+// that order into another table with the same hash (recovery from a snapshot, into a small table
+// that grows) would pile them into a few long runs — quadratic. With a seed per table the orders
+// of two tables are unrelated. A client presenting made-up tokens can only cause lookups, never
+// clustering. Linear probing in a power-of-two array with
 // backward-shift deletion (no tombstones), so lookups stay short after any number of erases.
 // Grows at 7/8 load; never shrinks.
 //
 // Thread-bound: one table per shard, touched only by its owner shard.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -26,7 +32,7 @@ struct TokenKey {
 template <class V>
 class TokenTable {
  public:
-  explicit TokenTable(size_t initialCapacity = 1024) {
+  explicit TokenTable(size_t initialCapacity = 1024) : seed_(nextSeed()) {
     size_t cap = 16;
     while (cap < initialCapacity) cap *= 2;
     allocate(cap);
@@ -34,6 +40,15 @@ class TokenTable {
 
   size_t size() const { return size_; }
   size_t capacity() const { return mask_ + 1; }
+  // The longest run of occupied slots: what the worst lookup probes (tests, diagnostics).
+  size_t longestRun() const {
+    size_t best = 0, run = 0;
+    for (size_t i = 0; i <= 2 * mask_ + 1; ++i) {  // twice round: a run may wrap
+      run = slots_[i & mask_].used ? run + 1 : 0;
+      best = std::max(best, run);
+    }
+    return std::min(best, mask_ + 1);
+  }
 
   V* find(const TokenKey& k) {
     size_t i = indexOf(k);
@@ -106,7 +121,16 @@ class TokenTable {
     bool used = false;
   };
 
-  size_t home(const TokenKey& k) const { return static_cast<size_t>(k.lo) & mask_; }
+  size_t home(const TokenKey& k) const { return static_cast<size_t>(((k.lo ^ seed_) * 0x9E3779B97F4A7C15ull) >> shift_); }
+
+  // Distinct, well-mixed seeds (splitmix64 of a counter): tables differ, runs are repeatable.
+  static uint64_t nextSeed() {
+    static std::atomic<uint64_t> counter{0};
+    uint64_t z = counter.fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
 
   size_t indexOf(const TokenKey& k) const {
     for (size_t i = home(k);; i = (i + 1) & mask_) {
@@ -137,6 +161,8 @@ class TokenTable {
   void allocate(size_t cap) {
     slots_ = std::make_unique<Slot[]>(cap);
     mask_ = cap - 1;
+    shift_ = 64;
+    for (size_t c = cap; c > 1; c >>= 1) --shift_;
   }
 
   void rehash(size_t cap) {
@@ -151,6 +177,8 @@ class TokenTable {
 
   std::unique_ptr<Slot[]> slots_;
   size_t mask_ = 0;
+  unsigned shift_ = 64;  // 64 - log2(capacity)
+  uint64_t seed_;
   size_t size_ = 0;
 };
 

@@ -103,5 +103,28 @@ TEST(TokenTable, GrowsKeepingEveryRecord) {
   for (int i = 0; i < 10000; ++i) ASSERT_NE(t.find(key(static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull, i)), nullptr);
 }
 
+// Recovery re-inserts a snapshot, written in one table's iteration order, into a fresh table that
+// starts small and doubles. That order must not cluster the new table: with one hash shared by all
+// tables, the first keys of an iteration are the ones with the smallest homes, so a part of it lands
+// as one long run (recovery turned quadratic). Here the first eighth of a big table's iteration
+// goes into a fresh table: its runs must stay as short as random insertion's.
+TEST(TokenTable, AnotherTablesIterationOrderDoesNotClusterANewTable) {
+  constexpr int kKeys = 100'000, kPart = kKeys / 8;
+  std::mt19937_64 rng(20261128);
+  TokenTable<int> source(16);
+  for (int i = 0; i < kKeys; ++i) ASSERT_TRUE(source.insert(TokenKey{rng(), rng()}, i));
+  TokenTable<int> copy(16), random(16);
+  int n = 0;
+  source.forEach([&](const TokenKey& k, int v) {
+    if (n++ < kPart) {
+      ASSERT_TRUE(copy.insert(k, v));
+    }
+  });
+  for (int i = 0; i < kPart; ++i) ASSERT_TRUE(random.insert(TokenKey{rng(), rng()}, i));
+  EXPECT_EQ(copy.size(), static_cast<size_t>(kPart));
+  EXPECT_LE(copy.longestRun(), 4 * random.longestRun() + 16)
+      << "copy " << copy.longestRun() << " vs random insertion " << random.longestRun();
+}
+
 }  // namespace
 }  // namespace handoff::store
