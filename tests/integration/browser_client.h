@@ -129,6 +129,21 @@ inline std::string eventDetails(const std::string& event) {
   return objs.empty() ? "" : objs.front();
 }
 
+// An event without its `details`; one top-level field of it; one field of its details.
+inline std::string eventTopLevel(const std::string& event) {
+  std::string d = eventDetails(event);
+  if (d.empty()) return event;
+  std::string out = event;
+  out.erase(out.find("\"details\":{"), 10 + d.size());
+  return out;
+}
+inline std::string eventField(const std::string& event, const std::string& name) {
+  return jsonField(eventTopLevel(event), name);
+}
+inline std::string eventDetail(const std::string& event, const std::string& name) {
+  return jsonField(eventDetails(event), name);
+}
+
 inline std::vector<std::string> setCookies(const HttpResponse& r) {
   std::vector<std::string> out;
   for (const auto& [n, v] : r.headers) {

@@ -29,15 +29,6 @@ const std::string kBindingText =
 
 // ── the log ─────────────────────────────────────────────────────────────────────────────────
 
-std::string topLevelOf(const std::string& event) {
-  std::string d = eventDetails(event);
-  if (d.empty()) return event;
-  std::string out = event;
-  out.erase(out.find("\"details\":{"), 10 + d.size());
-  return out;
-}
-std::string field(const std::string& event, const std::string& name) { return jsonField(topLevelOf(event), name); }
-std::string detail(const std::string& event, const std::string& name) { return jsonField(eventDetails(event), name); }
 
 // ── config ──────────────────────────────────────────────────────────────────────────────────
 
@@ -98,7 +89,7 @@ class Asn : public N2wTest {
     std::string ref = param(loginPage.header("location"), "sso_ref");
     EXPECT_TRUE(std::regex_match(ref, std::regex("[0-9]{25}"))) << loginPage.header("location");
     for (const std::string& e : logs(m2m)) {
-      if (field(e, "log_id") == ref) return e;
+      if (eventField(e, "log_id") == ref) return e;
     }
     ADD_FAILURE() << "no event with log_id " << ref;
     return "";
@@ -118,11 +109,11 @@ class Asn : public N2wTest {
     expectLoginPage(r, sttText, web);
     EXPECT_TRUE(b.jar().find("handoff_session") == b.jar().end()) << "a session was made: " << r.raw;
     std::string w = eventOf(m2m, r);
-    EXPECT_EQ(field(w, "type"), "w") << w;
-    EXPECT_EQ(field(w, "client_id"), web) << w;
-    EXPECT_EQ(field(w, "ip"), ip) << w;
-    EXPECT_EQ(detail(w, "reason"), reason) << w;
-    EXPECT_EQ(detail(w, "redeem_ip"), ip) << w;
+    EXPECT_EQ(eventField(w, "type"), "w") << w;
+    EXPECT_EQ(eventField(w, "client_id"), web) << w;
+    EXPECT_EQ(eventField(w, "ip"), ip) << w;
+    EXPECT_EQ(eventDetail(w, "reason"), reason) << w;
+    EXPECT_EQ(eventDetail(w, "redeem_ip"), ip) << w;
     return w;
   }
 
@@ -135,9 +126,9 @@ TEST_F(Asn, DemoMintRecordsTheCallersAsnAndCountry) {
   start();
   std::string s = stt(nativeRt());
   std::string sertft = newest("demo-m2m", "sertft");
-  EXPECT_EQ(field(sertft, "ip"), "127.0.0.1") << sertft;
-  EXPECT_EQ(detail(sertft, "asn"), "64500") << sertft;
-  EXPECT_EQ(detail(sertft, "country"), "XA") << sertft;
+  EXPECT_EQ(eventField(sertft, "ip"), "127.0.0.1") << sertft;
+  EXPECT_EQ(eventDetail(sertft, "asn"), "64500") << sertft;
+  EXPECT_EQ(eventDetail(sertft, "country"), "XA") << sertft;
   EXPECT_FALSE(s.empty());
 }
 
@@ -152,9 +143,9 @@ TEST_F(Asn, SameAsnFromAnotherAddressRedeems) {
   EXPECT_EQ(t.status, 200) << t.body;
   EXPECT_NE(jsonField(t.body, "id_token"), "") << t.body;
   std::string login = newest("demo-m2m", "s");
-  EXPECT_EQ(field(login, "client_id"), "demo-web-asn") << login;
-  EXPECT_EQ(field(login, "ip"), "127.0.0.2") << login;
-  EXPECT_EQ(detail(login, "triggered_by_session_transfer_token"), "true") << login;
+  EXPECT_EQ(eventField(login, "client_id"), "demo-web-asn") << login;
+  EXPECT_EQ(eventField(login, "ip"), "127.0.0.2") << login;
+  EXPECT_EQ(eventDetail(login, "triggered_by_session_transfer_token"), "true") << login;
   EXPECT_EQ(metric("handoff_stt_redeemed_total"), 1u);
   EXPECT_EQ(metric("handoff_stt_rejected_total{reason=\"asn_mismatch\"}"), 0u);
 }
@@ -163,13 +154,13 @@ TEST_F(Asn, OtherAsnGetsTheLoginPageAndAWarning) {
   start();
   std::string s = stt(nativeRt());
   std::string w = expectRefused("demo-m2m", s, "demo-web-asn", "127.0.0.200", "asn_mismatch");
-  EXPECT_EQ(field(w, "description"), kBindingText) << w;
-  EXPECT_EQ(field(w, "user_id"), "auth0|demo") << w;
-  EXPECT_EQ(detail(w, "device_binding"), "asn") << w;
-  EXPECT_EQ(detail(w, "mint_asn"), "64500") << w;
-  EXPECT_EQ(detail(w, "redeem_asn"), "64501") << w;
-  EXPECT_EQ(detail(w, "mint_ip"), "127.0.0.1") << w;
-  EXPECT_EQ(detail(w, "minting_client_id"), "demo-native") << w;
+  EXPECT_EQ(eventField(w, "description"), kBindingText) << w;
+  EXPECT_EQ(eventField(w, "user_id"), "auth0|demo") << w;
+  EXPECT_EQ(eventDetail(w, "device_binding"), "asn") << w;
+  EXPECT_EQ(eventDetail(w, "mint_asn"), "64500") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_asn"), "64501") << w;
+  EXPECT_EQ(eventDetail(w, "mint_ip"), "127.0.0.1") << w;
+  EXPECT_EQ(eventDetail(w, "minting_client_id"), "demo-native") << w;
   EXPECT_EQ(metric("handoff_stt_rejected_total{reason=\"asn_mismatch\"}"), 1u);
   EXPECT_EQ(metric("handoff_stt_redeemed_total"), 0u);
   EXPECT_EQ(metric("handoff_stt_born_sessions_total"), 0u);
@@ -181,8 +172,8 @@ TEST_F(Asn, UnknownAsnAtRedemptionFailsClosed) {
   start();
   std::string s = stt(nativeRt());
   std::string w = expectRefused("demo-m2m", s, "demo-web-asn", "127.0.1.1", "asn_mismatch");
-  EXPECT_EQ(detail(w, "mint_asn"), "64500") << w;
-  EXPECT_EQ(detail(w, "redeem_asn"), "0") << w;
+  EXPECT_EQ(eventDetail(w, "mint_asn"), "64500") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_asn"), "0") << w;
 }
 
 // IP binding is not loosened by the ASN: demo-web refuses 127.0.0.2, same ASN or not.
@@ -190,10 +181,10 @@ TEST_F(Asn, IpBindingStillComparesAddresses) {
   start();
   std::string s = stt(nativeRt());
   std::string w = expectRefused("demo-m2m", s, "demo-web", "127.0.0.2", "ip_mismatch");
-  EXPECT_EQ(detail(w, "device_binding"), "ip") << w;
-  EXPECT_EQ(detail(w, "mint_ip"), "127.0.0.1") << w;
-  EXPECT_EQ(detail(w, "mint_asn"), "64500") << w;
-  EXPECT_EQ(detail(w, "redeem_asn"), "64500") << w;
+  EXPECT_EQ(eventDetail(w, "device_binding"), "ip") << w;
+  EXPECT_EQ(eventDetail(w, "mint_ip"), "127.0.0.1") << w;
+  EXPECT_EQ(eventDetail(w, "mint_asn"), "64500") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_asn"), "64500") << w;
   EXPECT_EQ(metric("handoff_stt_rejected_total{reason=\"ip_mismatch\"}"), 1u);
 }
 
@@ -212,16 +203,16 @@ TEST_F(Asn, MintWithoutAsnIs503WhenEveryClientBindsByAsn) {
 
   std::string fertft = newest("app-m2m", "fertft");
   ASSERT_FALSE(fertft.empty()) << "no fertft event";
-  EXPECT_EQ(field(fertft, "client_id"), "app-native") << fertft;
-  EXPECT_EQ(field(fertft, "ip"), "127.0.1.1") << fertft;
-  EXPECT_EQ(detail(fertft, "error"), "temporarily_unavailable") << fertft;
-  EXPECT_EQ(detail(fertft, "asn"), "0") << fertft;
+  EXPECT_EQ(eventField(fertft, "client_id"), "app-native") << fertft;
+  EXPECT_EQ(eventField(fertft, "ip"), "127.0.1.1") << fertft;
+  EXPECT_EQ(eventDetail(fertft, "error"), "temporarily_unavailable") << fertft;
+  EXPECT_EQ(eventDetail(fertft, "asn"), "0") << fertft;
   EXPECT_EQ(newest("app-m2m", "sertft"), "");
   EXPECT_EQ(metric("handoff_stt_mint_refused_total"), 1u);
 
   // The token is intact: from a known network it mints, and the STT redeems in the same ASN.
   std::string s = stt(rt, "app-native", "127.0.0.1");
-  EXPECT_EQ(detail(newest("app-m2m", "sertft"), "asn"), "64500");
+  EXPECT_EQ(eventDetail(newest("app-m2m", "sertft"), "asn"), "64500");
   Browser b(port(), "127.0.0.3");
   EXPECT_FALSE(codeOf(redeemQuery(b, s, "app-web-asn")).empty());
 }
@@ -242,13 +233,13 @@ TEST_F(Asn, MintWithoutAsnSucceedsWhenSomeClientBindsByIp) {
   std::string rotated;
   std::string s = stt(rt, "app-native", "127.0.1.1", &rotated);
   std::string sertft = newest("app-m2m", "sertft");
-  EXPECT_EQ(field(sertft, "ip"), "127.0.1.1") << sertft;
-  EXPECT_EQ(detail(sertft, "asn"), "0") << sertft;
+  EXPECT_EQ(eventField(sertft, "ip"), "127.0.1.1") << sertft;
+  EXPECT_EQ(eventDetail(sertft, "asn"), "0") << sertft;
   EXPECT_EQ(newest("app-m2m", "fertft"), "");
 
   std::string w = expectRefused("app-m2m", s, "app-web-asn", "127.0.1.1", "asn_mismatch");
-  EXPECT_EQ(detail(w, "mint_asn"), "0") << w;
-  EXPECT_EQ(detail(w, "redeem_asn"), "0") << w;
+  EXPECT_EQ(eventDetail(w, "mint_asn"), "0") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_asn"), "0") << w;
 
   std::string s2 = stt(rotated, "app-native", "127.0.1.1");
   Browser b(port(), "127.0.1.1");
@@ -262,11 +253,11 @@ TEST_F(Asn, CountryChangeIsRefusedWhenPolicyDeniesIt) {
   std::string rt = nativeRt("app-native", "alice@example.com", "alice-password");
   std::string rotated;
   std::string s = stt(rt, "app-native", "127.0.0.1", &rotated);  // XA
-  EXPECT_EQ(detail(newest("app-m2m", "sertft"), "country"), "XA");
+  EXPECT_EQ(eventDetail(newest("app-m2m", "sertft"), "country"), "XA");
   std::string w = expectRefused("app-m2m", s, "app-web", "127.0.0.200", "country_mismatch");  // XB
-  EXPECT_EQ(detail(w, "device_binding"), "none") << w;
-  EXPECT_EQ(detail(w, "mint_asn"), "64500") << w;
-  EXPECT_EQ(detail(w, "redeem_asn"), "64501") << w;
+  EXPECT_EQ(eventDetail(w, "device_binding"), "none") << w;
+  EXPECT_EQ(eventDetail(w, "mint_asn"), "64500") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_asn"), "64501") << w;
   EXPECT_EQ(metric("handoff_stt_rejected_total{reason=\"country_mismatch\"}"), 1u);
 
   // Same country from another address (binding none): the code.
@@ -289,15 +280,15 @@ TEST_F(Asn, DeniedAsnCannotRedeemNorMint) {
   std::string rotated;
   std::string s = stt(rt, "app-native", "127.0.0.1", &rotated);
   std::string w = expectRefused("app-m2m", s, "app-web", "127.0.0.200", "asn_denied");
-  EXPECT_EQ(detail(w, "redeem_asn"), "64501") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_asn"), "64501") << w;
   EXPECT_EQ(metric("handoff_stt_rejected_total{reason=\"asn_denied\"}"), 1u);
 
   // A mint from the denied network: 403 access_denied, logged; the token is not used up.
   expectOAuthError(mint(rotated, "app-native", "127.0.0.200"), 403, "access_denied");
   std::string fertft = newest("app-m2m", "fertft");
-  EXPECT_EQ(field(fertft, "ip"), "127.0.0.200") << fertft;
-  EXPECT_EQ(detail(fertft, "asn"), "64501") << fertft;
-  EXPECT_EQ(detail(fertft, "error"), "access_denied") << fertft;
+  EXPECT_EQ(eventField(fertft, "ip"), "127.0.0.200") << fertft;
+  EXPECT_EQ(eventDetail(fertft, "asn"), "64501") << fertft;
+  EXPECT_EQ(eventDetail(fertft, "error"), "access_denied") << fertft;
   std::string s2 = stt(rotated, "app-native", "127.0.0.1");
   Browser b(port(), "127.0.0.2");
   EXPECT_FALSE(codeOf(redeemQuery(b, s2, "app-web")).empty());

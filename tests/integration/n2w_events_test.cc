@@ -27,27 +27,18 @@ const std::string kBindingText =
 
 // ── JSON of the log ─────────────────────────────────────────────────────────────────────────
 
-std::string topLevelOf(const std::string& event) {
-  std::string d = eventDetails(event);
-  if (d.empty()) return event;
-  std::string out = event;
-  out.erase(out.find("\"details\":{"), 10 + d.size());
-  return out;
-}
-std::string field(const std::string& event, const std::string& name) { return jsonField(topLevelOf(event), name); }
-std::string detail(const std::string& event, const std::string& name) { return jsonField(eventDetails(event), name); }
 
 std::vector<std::string> ofType(const std::vector<std::string>& events, const std::string& type) {
   std::vector<std::string> out;
   for (const std::string& e : events) {
-    if (field(e, "type") == type) out.push_back(e);
+    if (eventField(e, "type") == type) out.push_back(e);
   }
   return out;
 }
 
 std::string byLogId(const std::vector<std::string>& events, const std::string& logId) {
   for (const std::string& e : events) {
-    if (field(e, "log_id") == logId) return e;
+    if (eventField(e, "log_id") == logId) return e;
   }
   return "";
 }
@@ -169,40 +160,40 @@ class Events : public N2wTest {
   // The events of fullFlow(), one by one.
   void expectFlowEvents(const Flow& f, const std::vector<std::string>& events) {
     std::string sepft = only(events, "sepft");
-    EXPECT_EQ(field(sepft, "client_id"), "demo-native") << sepft;
-    EXPECT_EQ(field(sepft, "user_id"), "auth0|demo") << sepft;
+    EXPECT_EQ(eventField(sepft, "client_id"), "demo-native") << sepft;
+    EXPECT_EQ(eventField(sepft, "user_id"), "auth0|demo") << sepft;
 
     std::string sertft = only(events, "sertft");
-    EXPECT_EQ(field(sertft, "client_id"), "demo-native") << sertft;
-    EXPECT_EQ(field(sertft, "user_id"), "auth0|demo") << sertft;
-    EXPECT_EQ(field(sertft, "ip"), "127.0.0.1") << sertft;
-    EXPECT_EQ(detail(sertft, "requested_audience"), "urn:" + hostPort() + ":session_transfer") << sertft;
-    std::string hash = detail(sertft, "session_transfer_token_hash");
+    EXPECT_EQ(eventField(sertft, "client_id"), "demo-native") << sertft;
+    EXPECT_EQ(eventField(sertft, "user_id"), "auth0|demo") << sertft;
+    EXPECT_EQ(eventField(sertft, "ip"), "127.0.0.1") << sertft;
+    EXPECT_EQ(eventDetail(sertft, "requested_audience"), "urn:" + hostPort() + ":session_transfer") << sertft;
+    std::string hash = eventDetail(sertft, "session_transfer_token_hash");
     EXPECT_FALSE(hash.empty()) << sertft;
 
     std::vector<std::string> logins = ofType(events, "s");
     ASSERT_EQ(logins.size(), 1u);
-    EXPECT_EQ(field(logins[0], "client_id"), "demo-web") << logins[0];
-    EXPECT_EQ(field(logins[0], "user_id"), "auth0|demo") << logins[0];
-    EXPECT_EQ(detail(logins[0], "triggered_by_session_transfer_token"), "true") << logins[0];
-    EXPECT_EQ(detail(logins[0], "session_transfer_token_hash"), hash) << logins[0];
+    EXPECT_EQ(eventField(logins[0], "client_id"), "demo-web") << logins[0];
+    EXPECT_EQ(eventField(logins[0], "user_id"), "auth0|demo") << logins[0];
+    EXPECT_EQ(eventDetail(logins[0], "triggered_by_session_transfer_token"), "true") << logins[0];
+    EXPECT_EQ(eventDetail(logins[0], "session_transfer_token_hash"), hash) << logins[0];
 
     std::string seacft = only(events, "seacft");
-    EXPECT_EQ(field(seacft, "client_id"), "demo-web") << seacft;
-    EXPECT_EQ(field(seacft, "user_id"), "auth0|demo") << seacft;
+    EXPECT_EQ(eventField(seacft, "client_id"), "demo-web") << seacft;
+    EXPECT_EQ(eventField(seacft, "user_id"), "auth0|demo") << seacft;
 
     std::string w = only(events, "w");
-    EXPECT_EQ(field(w, "description"), kNotFoundText) << w;
-    EXPECT_EQ(field(w, "client_id"), "demo-web") << w;
-    EXPECT_EQ(field(w, "user_id"), "auth0|demo") << w;
-    EXPECT_EQ(detail(w, "reason"), "already_used") << w;
-    EXPECT_EQ(detail(w, "session_transfer_token_hash"), hash) << w;
-    EXPECT_EQ(field(w, "log_id"), f.replayRef) << "the login page's sso_ref names the w event";
+    EXPECT_EQ(eventField(w, "description"), kNotFoundText) << w;
+    EXPECT_EQ(eventField(w, "client_id"), "demo-web") << w;
+    EXPECT_EQ(eventField(w, "user_id"), "auth0|demo") << w;
+    EXPECT_EQ(eventDetail(w, "reason"), "already_used") << w;
+    EXPECT_EQ(eventDetail(w, "session_transfer_token_hash"), hash) << w;
+    EXPECT_EQ(eventField(w, "log_id"), f.replayRef) << "the login page's sso_ref names the w event";
 
     std::string slo = only(events, "slo");
-    EXPECT_EQ(field(slo, "client_id"), "demo-web") << slo;
-    EXPECT_EQ(field(slo, "user_id"), "auth0|demo") << slo;
-    EXPECT_EQ(detail(slo, "session_born_from_session_transfer_token"), "true") << slo;
+    EXPECT_EQ(eventField(slo, "client_id"), "demo-web") << slo;
+    EXPECT_EQ(eventField(slo, "user_id"), "auth0|demo") << slo;
+    EXPECT_EQ(eventDetail(slo, "session_born_from_session_transfer_token"), "true") << slo;
   }
 
   static void expectNoSecret(const Flow& f, const std::string& text, const std::string& where) {
@@ -264,7 +255,7 @@ TEST_F(Events, WholeFlowIsLoggedWithoutSecretsAndCounted) {
   // q=type:w: the warning alone; a two-type filter both.
   std::vector<std::string> warnings = logs("q=" + enc("type:w"));
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_EQ(field(warnings[0], "log_id"), f.replayRef);
+  EXPECT_EQ(eventField(warnings[0], "log_id"), f.replayRef);
   std::vector<std::string> mints = logs("q=" + enc("type:sertft OR type:w"));
   EXPECT_EQ(mints.size(), 2u);
   EXPECT_EQ(logs("q=" + enc("type:w AND client_id:demo-native")).size(), 0u);
@@ -347,12 +338,12 @@ TEST_F(Events, RefusedMintsGiveFertft) {
   std::vector<std::string> refused = ofType(jsonObjects(logBody), "fertft");
   ASSERT_EQ(refused.size(), 2u) << logBody;
   // Newest first: the foreign host, then the bad refresh token.
-  EXPECT_EQ(field(refused[1], "client_id"), "demo-native") << refused[1];
-  EXPECT_EQ(detail(refused[1], "requested_audience"), "urn:" + hostPort() + ":session_transfer") << refused[1];
-  EXPECT_EQ(detail(refused[1], "error"), "invalid_grant") << refused[1];
-  EXPECT_EQ(detail(refused[1], "session_transfer_token_hash"), "") << refused[1];
-  EXPECT_EQ(detail(refused[0], "requested_audience"), "urn:evil.example:session_transfer") << refused[0];
-  EXPECT_EQ(detail(refused[0], "error"), "access_denied") << refused[0];
+  EXPECT_EQ(eventField(refused[1], "client_id"), "demo-native") << refused[1];
+  EXPECT_EQ(eventDetail(refused[1], "requested_audience"), "urn:" + hostPort() + ":session_transfer") << refused[1];
+  EXPECT_EQ(eventDetail(refused[1], "error"), "invalid_grant") << refused[1];
+  EXPECT_EQ(eventDetail(refused[1], "session_transfer_token_hash"), "") << refused[1];
+  EXPECT_EQ(eventDetail(refused[0], "requested_audience"), "urn:evil.example:session_transfer") << refused[0];
+  EXPECT_EQ(eventDetail(refused[0], "error"), "access_denied") << refused[0];
   EXPECT_EQ(logBody.find(bogus), std::string::npos);
   EXPECT_EQ(logBody.find(rt), std::string::npos);
   EXPECT_EQ(ofType(jsonObjects(logBody), "sertft").size(), 0u);
@@ -378,13 +369,13 @@ TEST_F(Events, HostedLoginPageGivesFThenS) {
   std::string body = logsBody();
   std::vector<std::string> events = jsonObjects(body);
   std::string f = only(events, "f");
-  EXPECT_EQ(field(f, "client_id"), "demo-web") << f;
-  EXPECT_EQ(field(f, "user_name"), "demo@example.com") << f;
-  EXPECT_EQ(detail(f, "triggered_by_session_transfer_token"), "false") << f;
+  EXPECT_EQ(eventField(f, "client_id"), "demo-web") << f;
+  EXPECT_EQ(eventField(f, "user_name"), "demo@example.com") << f;
+  EXPECT_EQ(eventDetail(f, "triggered_by_session_transfer_token"), "false") << f;
   std::string s = only(events, "s");
-  EXPECT_EQ(field(s, "client_id"), "demo-web") << s;
-  EXPECT_EQ(field(s, "user_id"), "auth0|demo") << s;
-  EXPECT_EQ(detail(s, "triggered_by_session_transfer_token"), "false") << s;
+  EXPECT_EQ(eventField(s, "client_id"), "demo-web") << s;
+  EXPECT_EQ(eventField(s, "user_id"), "auth0|demo") << s;
+  EXPECT_EQ(eventDetail(s, "triggered_by_session_transfer_token"), "false") << s;
   EXPECT_EQ(body.find("not-the-password-42"), std::string::npos);
   EXPECT_EQ(body.find("demo-password"), std::string::npos);
   EXPECT_EQ(body.find(b.jar()["handoff_session"]), std::string::npos);
@@ -424,18 +415,18 @@ TEST_F(Events, IpMismatchWarningIsFoundFromTheLoginPage) {
   std::string body = logsBody();
   std::string w = byLogId(jsonObjects(body), ref);
   ASSERT_FALSE(w.empty()) << "no event with log_id " << ref << " in " << body;
-  EXPECT_EQ(field(w, "type"), "w") << w;
-  EXPECT_EQ(field(w, "description"), kBindingText) << w;
-  EXPECT_EQ(field(w, "client_id"), "demo-web") << w;
-  EXPECT_EQ(field(w, "user_id"), "auth0|demo") << w;
-  EXPECT_EQ(field(w, "ip"), "127.0.0.2") << w;
-  EXPECT_EQ(detail(w, "reason"), "ip_mismatch") << w;
-  EXPECT_EQ(detail(w, "mint_ip"), "127.0.0.1") << w;
-  EXPECT_EQ(detail(w, "redeem_ip"), "127.0.0.2") << w;
-  EXPECT_EQ(detail(w, "mint_ip_family"), "ipv4") << w;
-  EXPECT_EQ(detail(w, "redeem_ip_family"), "ipv4") << w;
-  EXPECT_EQ(detail(w, "minting_client_id"), "demo-native") << w;
-  std::string age = detail(w, "age_ms");
+  EXPECT_EQ(eventField(w, "type"), "w") << w;
+  EXPECT_EQ(eventField(w, "description"), kBindingText) << w;
+  EXPECT_EQ(eventField(w, "client_id"), "demo-web") << w;
+  EXPECT_EQ(eventField(w, "user_id"), "auth0|demo") << w;
+  EXPECT_EQ(eventField(w, "ip"), "127.0.0.2") << w;
+  EXPECT_EQ(eventDetail(w, "reason"), "ip_mismatch") << w;
+  EXPECT_EQ(eventDetail(w, "mint_ip"), "127.0.0.1") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_ip"), "127.0.0.2") << w;
+  EXPECT_EQ(eventDetail(w, "mint_ip_family"), "ipv4") << w;
+  EXPECT_EQ(eventDetail(w, "redeem_ip_family"), "ipv4") << w;
+  EXPECT_EQ(eventDetail(w, "minting_client_id"), "demo-native") << w;
+  std::string age = eventDetail(w, "age_ms");
   EXPECT_TRUE(std::regex_match(age, std::regex("[0-9]+"))) << w;
   EXPECT_LT(std::stoll(age.empty() ? "-1" : age), 60000) << w;
   EXPECT_EQ(body.find(s), std::string::npos);
