@@ -15,13 +15,16 @@
 //   2. recoverStore() again from the compacted snapshots — the usual start.
 // Prints log bytes per record, snapshot bytes per record kept (a family — with its index entries
 // for every token it had —, a session or an access token), both times, the replay rate and
-// the process RSS after each (VmRSS; VmHWM is the peak, generation included). The generating
+// the process RSS after each (VmRSS; VmHWM is the peak, generation included). Last, one
+// recovered shard's snapshot built all at once (what used to stop its loop) against the steps
+// the WAL now takes, one per loop turn (their median, p99 and longest). The generating
 // stores are freed before recovery. fsync is real (the directory is on DIR's file system).
 // HANDOFF_BENCH_KEEP=1 keeps the data directory (compacted, 4 shards of the demo tenant's
 // layout) for timing a real handoffd start on it.
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -264,6 +267,34 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(again), again == live - revoked ? "" : " (MISMATCH)");
     std::printf("RSS with the recovered stores: %ld MiB (peak %ld MiB)\n", rssKb("VmRSS:") / 1024, rssKb("VmHWM:") / 1024);
     if (again != live - revoked) return 1;
+
+    // ── 3. a running shard's snapshot: all at once vs in the WAL's steps ──
+    // What a shard's loop would be stopped for while its snapshot is built: the whole state in
+    // one call, against the longest of the steps the WAL takes (one per loop turn).
+    ShardStore& one = *ptrs[0];
+    std::string out;
+    auto frameInto = [&](RecordType type, std::string_view payload) { Wal::frame(out, type, payload); };
+    auto w0 = Clock::now();
+    one.snapshot(now, frameInto);
+    double wholeMs = std::chrono::duration<double, std::milli>(Clock::now() - w0).count();
+    size_t wholeBytes = out.size();
+    out.clear();
+    out.shrink_to_fit();
+    std::vector<double> steps;
+    one.beginSnapshot();
+    for (bool done = false; !done;) {
+      auto s0 = Clock::now();
+      done = one.snapshotStep(now, Wal::kSnapshotStepSlots, frameInto);
+      steps.push_back(std::chrono::duration<double, std::micro>(Clock::now() - s0).count());
+      if (out.size() >= Wal::kSnapshotChunk) out.clear();  // the WAL hands 1 MiB chunks to the pool
+    }
+    std::sort(steps.begin(), steps.end());
+    double sum = 0;
+    for (double v : steps) sum += v;
+    std::printf("snapshot of shard 0 (%zu records, %.1f MiB): all at once %.1f ms; in %zu steps of %zu slots: "
+                "median %.0f us, p99 %.0f us, longest %.0f us, total %.1f ms\n",
+                one.durableRecords(), static_cast<double>(wholeBytes) / (1 << 20), wholeMs, steps.size(), Wal::kSnapshotStepSlots,
+                steps[steps.size() / 2], steps[steps.size() * 99 / 100], steps.back(), sum / 1000);
   }
   return 0;
 }

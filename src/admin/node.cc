@@ -90,6 +90,22 @@ std::vector<std::string> tenantDomains(const config::Config& c, const net::Socke
   return out;
 }
 
+// A shard's store as its log's snapshot source: steps of the store's state, framed.
+class StoreSnapshots final : public store::SnapshotSource {
+ public:
+  explicit StoreSnapshots(oauth::Provider& provider) : provider_(provider) {}
+  void begin() override { provider_.store().beginSnapshot(); }
+  bool step(std::string& out, size_t budget) override {
+    return provider_.store().snapshotStep(provider_.nowMs(), budget, [&](store::RecordType t, std::string_view p) {
+      store::Wal::frame(out, t, p);
+    });
+  }
+  void abandon() override { provider_.store().abandonSnapshot(); }
+
+ private:
+  oauth::Provider& provider_;
+};
+
 }  // namespace
 
 Node::Node(config::Config config) : config_(std::move(config)) {}
@@ -211,13 +227,8 @@ void Node::initShard(core::Shard& shard) {
     wo.snapshotAfterBytes = config_.store.snapshotAfterMb << 20;
     wo.sync = config_.store.sync;
     wo.downCount = &walsDown_;
-    auto wal = store::Wal::open(shard, wo, [provider] {
-      std::string state;
-      provider->store().snapshot(provider->nowMs(), [&](store::RecordType t, std::string_view p) {
-        store::Wal::frame(state, t, p);
-      });
-      return state;
-    });
+    st.snapshots = std::make_unique<StoreSnapshots>(*provider);
+    auto wal = store::Wal::open(shard, wo, st.snapshots.get());
     if (!wal) {
       core::logError("store: cannot open the write-ahead log", {{"error", wal.error().message()}});
       std::abort();  // recovery has just written this directory: the disk is gone

@@ -256,41 +256,68 @@ bool ShardStore::apply(RecordType type, std::string_view payload) {
   return false;  // an unknown type
 }
 
-void ShardStore::snapshot(uint64_t nowMs, const std::function<void(RecordType, std::string_view)>& sink) {
+void ShardStore::snapshot(uint64_t nowMs, const SnapshotSink& sink) {
+  beginSnapshot();
+  while (!snapshotStep(nowMs, SIZE_MAX, sink)) {
+  }
+}
+
+void ShardStore::beginSnapshot() {
+  abandonSnapshot();
+  scanPhase_ = 0;
+  families_.beginScan(scan_);
+}
+
+void ShardStore::abandonSnapshot() {
+  families_.endScan(scan_);
+  refreshTokens_.endScan(scan_);
+  sessions_.endScan(scan_);
+  access_.endScan(scan_);
+  scanPhase_ = -1;
+}
+
+bool ShardStore::snapshotStep(uint64_t nowMs, size_t budget, const SnapshotSink& sink) {
   std::string p;
-  families_.forEach([&](const TokenKey& k, RefreshFamily& f) {
-    if (f.revoked) return;
+  auto emit = [&](RecordType type, const TokenKey& k, auto&& body) {
     p.clear();
     Writer w(p);
     w.key(k);
-    writeFamily(w, f);
-    sink(RecordType::kFamilyState, p);
-  });
-  refreshTokens_.forEach([&](const TokenKey& token, FamilyRef& ref) {
-    const RefreshFamily* f = families_.find(ref.family);
-    if (f == nullptr || f->revoked) return;
-    p.clear();
-    Writer w(p);
-    w.key(token);
-    w.key(ref.family);
-    sink(RecordType::kRefreshIndex, p);
-  });
-  sessions_.forEach([&](const TokenKey& k, SessionRecord& s) {
-    if (sessionExpired(s, nowMs)) return;
-    p.clear();
-    Writer w(p);
-    w.key(k);
-    writeSession(w, s);
-    sink(RecordType::kSessionCreated, p);
-  });
-  access_.forEach([&](const TokenKey& k, AccessRecord& a) {
-    if (a.expiresAtMs <= nowMs) return;
-    p.clear();
-    Writer w(p);
-    w.key(k);
-    writeAccess(w, a);
-    sink(RecordType::kAccessIssued, p);
-  });
+    body(w);
+    sink(type, p);
+  };
+  bool done = false;
+  switch (scanPhase_) {
+    case 0:
+      done = families_.scanStep(scan_, budget, [&](const TokenKey& k, RefreshFamily& f) {
+        if (!f.revoked) emit(RecordType::kFamilyState, k, [&](Writer& w) { writeFamily(w, f); });
+      });
+      if (done) refreshTokens_.beginScan(scan_);
+      break;
+    case 1:
+      done = refreshTokens_.scanStep(scan_, budget, [&](const TokenKey& token, FamilyRef& ref) {
+        const RefreshFamily* f = families_.find(ref.family);
+        if (f != nullptr && !f->revoked) emit(RecordType::kRefreshIndex, token, [&](Writer& w) { w.key(ref.family); });
+      });
+      if (done) sessions_.beginScan(scan_);
+      break;
+    case 2:
+      done = sessions_.scanStep(scan_, budget, [&](const TokenKey& k, SessionRecord& s) {
+        if (!sessionExpired(s, nowMs)) emit(RecordType::kSessionCreated, k, [&](Writer& w) { writeSession(w, s); });
+      });
+      if (done) access_.beginScan(scan_);
+      break;
+    case 3:
+      done = access_.scanStep(scan_, budget, [&](const TokenKey& k, AccessRecord& a) {
+        if (a.expiresAtMs > nowMs) emit(RecordType::kAccessIssued, k, [&](Writer& w) { writeAccess(w, a); });
+      });
+      break;
+    default:
+      return true;
+  }
+  if (!done) return false;
+  if (++scanPhase_ <= 3) return false;
+  scanPhase_ = -1;
+  return true;
 }
 
 }  // namespace handoff::store

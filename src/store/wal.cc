@@ -71,14 +71,14 @@ void Wal::frame(std::string& out, RecordType type, std::string_view payload) {
 std::string Wal::segmentName(uint64_t n) { return numbered(n, "wal"); }
 std::string Wal::snapshotName(uint64_t n) { return numbered(n, "snap"); }
 
-Wal::Wal(core::Shard& shard, WalOptions options, SnapshotFn snapshot)
-    : shard_(shard), options_(std::move(options)), snapshotFn_(std::move(snapshot)) {}
+Wal::Wal(core::Shard& shard, WalOptions options, SnapshotSource* snapshots)
+    : shard_(shard), options_(std::move(options)), snapshots_(snapshots) {}
 
-core::Result<std::unique_ptr<Wal>> Wal::open(core::Shard& shard, WalOptions options, SnapshotFn snapshot) {
+core::Result<std::unique_ptr<Wal>> Wal::open(core::Shard& shard, WalOptions options, SnapshotSource* snapshots) {
   if (::mkdir(options.dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Error(Errc::kIo, "cannot create " + options.dir + ": " + std::strerror(errno));
   }
-  std::unique_ptr<Wal> w(new Wal(shard, std::move(options), std::move(snapshot)));
+  std::unique_ptr<Wal> w(new Wal(shard, std::move(options), snapshots));
   if (auto st = w->openSegment(w->options_.firstSegment); !st) return st.error();
   // Once per loop turn, after the turn's callbacks have appended their records: write them.
   w->check_ = new uv_check_t;
@@ -93,11 +93,16 @@ core::Result<std::unique_ptr<Wal>> Wal::open(core::Shard& shard, WalOptions opti
   uv_timer_init(shard.loop(), w->retry_);
   w->retry_->data = w.get();
   uv_unref(reinterpret_cast<uv_handle_t*>(w->retry_));
+  w->snapStep_ = new uv_idle_t;
+  uv_idle_init(shard.loop(), w->snapStep_);
+  w->snapStep_->data = w.get();
+  uv_unref(reinterpret_cast<uv_handle_t*>(w->snapStep_));
   return w;
 }
 
 Wal::~Wal() {
   if (fd_ >= 0) ::close(fd_);
+  if (snapFd_ >= 0) ::close(snapFd_);
   closeHandles();
   setDown(false);
 }
@@ -114,8 +119,14 @@ void Wal::closeHandles() {
     uv_timer_stop(retry_);
     uv_close(reinterpret_cast<uv_handle_t*>(retry_), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
   }
+  if (snapStep_ != nullptr) {
+    snapStep_->data = nullptr;
+    uv_idle_stop(snapStep_);
+    uv_close(reinterpret_cast<uv_handle_t*>(snapStep_), [](uv_handle_t* h) { delete reinterpret_cast<uv_idle_t*>(h); });
+  }
   check_ = nullptr;
   retry_ = nullptr;
+  snapStep_ = nullptr;
 }
 
 void Wal::setDown(bool down) {
@@ -197,43 +208,97 @@ void Wal::finishWrite(int err) {
     waiters_.pop_front();
     fn->run();
   }
-  if (sinceSnapshot_ >= options_.snapshotAfterBytes && !snapshotting_) startSnapshot();
+  if (sinceSnapshot_ >= options_.snapshotAfterBytes && !snapshotting_ && snapshots_ != nullptr) startSnapshot();
   if (!pending_.empty()) startWrite();
 }
 
 void Wal::startSnapshot() {
-  // From here on records go to segment N; the snapshot holds the state as it is now, which
-  // includes everything before N (and maybe some of N: replay is idempotent).
+  // From here on records go to segment N; snapshot N holds every record present now (and some
+  // of the changes made in N while it is built: replay is idempotent).
   uint64_t n = segment_ + 1;
   if (auto st = openSegment(n); !st) {
     core::logError("wal: cannot start a segment; snapshot skipped", {{"error", st.error().message()}});
     return;
   }
-  snapshotting_ = true;
   sinceSnapshot_ = 0;
-  std::string state = snapshotFn_();
+  std::string tmp = options_.dir + "/" + snapshotName(n) + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    core::logError("wal: snapshot failed; the log keeps everything", {{"path", tmp}, {"error", std::strerror(errno)}});
+    return;
+  }
+  snapshotting_ = true;
+  snapN_ = n;
+  snapFd_ = fd;
+  snapBuilt_ = false;
+  snapshots_->begin();
+  pumpSnapshot();
+}
+
+void Wal::pumpSnapshot() {
+  if (!snapBuilt_ && snapBuf_.size() < kSnapshotChunk) snapBuilt_ = snapshots_->step(snapBuf_, kSnapshotStepSlots);
+  if (!snapWriting_ && (snapBuf_.size() >= kSnapshotChunk || snapBuilt_)) flushSnapshot();
+  // Step on every loop turn while there is room; wait for the pool while a full chunk waits.
+  if (!snapBuilt_ && snapBuf_.size() < kSnapshotChunk) {
+    uv_idle_start(snapStep_, [](uv_idle_t* h) {
+      if (auto* self = static_cast<Wal*>(h->data)) self->pumpSnapshot();
+    });
+  } else {
+    uv_idle_stop(snapStep_);
+  }
+}
+
+void Wal::flushSnapshot() {
+  // The last chunk is followed by fsync, close and the rename into place, on the pool too.
+  snapWriting_ = true;
+  snapWritingBuf_.swap(snapBuf_);
+  snapBuf_.clear();
+  bool last = snapBuilt_;
+  int fd = snapFd_;
+  if (last) snapFd_ = -1;  // closed by the last write
   std::string dir = options_.dir;
+  uint64_t n = snapN_;
   shard_.offload(
-      [dir, n, state = std::move(state)]() -> int {
-        std::string tmp = dir + "/" + snapshotName(n) + ".tmp", path = dir + "/" + snapshotName(n);
-        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) return errno;
-        int rc = writeAll(fd, state, true);
+      [fd, last, dir, n, buf = &snapWritingBuf_]() -> int {
+        int rc = writeAll(fd, *buf, last);
+        if (!last) return rc;
         ::close(fd);
+        std::string tmp = dir + "/" + snapshotName(n) + ".tmp", path = dir + "/" + snapshotName(n);
         if (rc == 0 && ::rename(tmp.c_str(), path.c_str()) != 0) rc = errno;
         if (rc == 0) rc = syncDir(dir);
         if (rc != 0) ::unlink(tmp.c_str());
         return rc;
       },
-      [this, n](int rc) {
-        snapshotting_ = false;
-        if (rc != 0) {
-          core::logError("wal: snapshot failed; the log keeps everything", {{"dir", options_.dir}, {"error", std::strerror(rc)}});
-          return;
-        }
-        bump(stats_.snapshots);
-        removeCovered(n);
+      [this, last](int rc) {
+        snapWriting_ = false;
+        snapWritingBuf_.clear();
+        if (rc != 0 || last || closed_) return endSnapshot(rc != 0 ? rc : closed_ && !last ? ECANCELED : 0);
+        pumpSnapshot();
       });
+}
+
+void Wal::endSnapshot(int err) {
+  // Success: snapshot N is in place (the last write renamed it). Otherwise nothing of it stays.
+  snapshotting_ = false;
+  if (!snapBuilt_) snapshots_->abandon();
+  snapBuilt_ = false;
+  snapBuf_.clear();
+  snapBuf_.shrink_to_fit();
+  snapWritingBuf_.shrink_to_fit();
+  if (snapStep_ != nullptr) uv_idle_stop(snapStep_);
+  if (snapFd_ >= 0) {
+    ::close(snapFd_);
+    snapFd_ = -1;
+    ::unlink((options_.dir + "/" + snapshotName(snapN_) + ".tmp").c_str());
+  }
+  if (err != 0) {
+    if (err != ECANCELED) {
+      core::logError("wal: snapshot failed; the log keeps everything", {{"dir", options_.dir}, {"error", std::strerror(err)}});
+    }
+    return;
+  }
+  bump(stats_.snapshots);
+  removeCovered(snapN_);
 }
 
 void Wal::removeCovered(uint64_t snapshotSegment) {
@@ -255,7 +320,9 @@ void Wal::removeCovered(uint64_t snapshotSegment) {
 
 void Wal::close() {
   // A batch in flight finishes on the pool (its callback still runs: the loop waits for it);
-  // what is pending now is written here.
+  // what is pending now is written here. A snapshot being built is given up (the log has it all).
+  closed_ = true;
+  if (snapshotting_ && !snapWriting_) endSnapshot(ECANCELED);
   if (!writing_ && !pending_.empty()) {
     if (writeAll(fd_, pending_, options_.sync) == 0) {
       segmentSize_ += pending_.size();

@@ -32,6 +32,7 @@ struct ShardState {
   http::Router router;                                  // built on the shard at start
   std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
   std::unique_ptr<oauth::Provider> provider;            // created before the shards start
+  std::unique_ptr<store::SnapshotSource> snapshots;     // the store, as the log's snapshot source
   std::unique_ptr<store::Wal> wal;                      // the durable store's log; null: memory only
   class Node* node = nullptr;
   unsigned id = 0;

@@ -48,7 +48,17 @@ class ShardStore {
   bool holds(RecordType type, std::string_view payload);
   // The durable state as records (families, their token index, sessions, access tokens): what a
   // snapshot holds. Expired and revoked records are left out.
-  void snapshot(uint64_t nowMs, const std::function<void(RecordType, std::string_view)>& sink);
+  using SnapshotSink = std::function<void(RecordType, std::string_view)>;
+  void snapshot(uint64_t nowMs, const SnapshotSink& sink);
+  // The same, a step at a time while the shard keeps serving (a fuzzy snapshot): each record is
+  // written as it is when a step reaches it. Every record present at the start and still present
+  // at the end is written once or more; one that changed or vanished meanwhile did so by a logged
+  // mutation, and every log record sets state rather than adding to it, so replaying the log from
+  // the snapshot's start over it reaches the state the log ends at (TableScan, token_table.h).
+  // snapshotStep visits up to `budget` slots; true when the snapshot is complete.
+  void beginSnapshot();
+  bool snapshotStep(uint64_t nowMs, size_t budget, const SnapshotSink& sink);
+  void abandonSnapshot();  // ends one in progress
   // Records kept for recovery counts: families, sessions, access tokens.
   size_t durableRecords() const { return families_.size() + sessions_.size() + access_.size(); }
 
@@ -169,6 +179,8 @@ class ShardStore {
   TokenTable<SessionRecord> sessions_{256};
   TokenTable<RefreshFamily> families_{256};
   TokenTable<FamilyRef> refreshTokens_{256};
+  TableScan scan_;
+  int scanPhase_ = -1;  // the table being scanned: 0 families … 3 access tokens; -1 none
 };
 
 }  // namespace handoff::store

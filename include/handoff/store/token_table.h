@@ -21,12 +21,25 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace handoff::store {
 
 struct TokenKey {
   uint64_t lo = 0, hi = 0;
   friend bool operator==(const TokenKey&, const TokenKey&) = default;
+};
+
+// A scan that may be spread over many steps while the table keeps changing between them (a
+// snapshot built across loop turns). Every record present when the scan begins and still
+// present when it ends is visited at least once (with its value as of the visit); some may be
+// visited twice; records inserted meanwhile may or may not be. It walks the slots in order; the
+// two things that could carry an unvisited record behind the cursor report the record instead:
+// an erase's backward shift out of the unvisited part into the visited one, and a growth (which
+// hands over every unvisited record and ends the walk). One scan at a time per table.
+struct TableScan {
+  size_t next = 0;              // the first slot not yet visited
+  std::vector<TokenKey> moved;  // records carried behind the cursor: visited by key
 };
 
 template <class V>
@@ -113,6 +126,34 @@ class TokenTable {
     }
   }
 
+  // A scan spread over many steps while the table keeps changing (TableScan above).
+  using Scan = TableScan;
+  void beginScan(Scan& s) {
+    s.next = 0;
+    s.moved.clear();
+    scan_ = &s;
+  }
+  // Visits up to `budget` slots or moved records; true once the scan is complete (and ended).
+  template <class F>
+  bool scanStep(Scan& s, size_t budget, F&& f) {
+    for (; s.next <= mask_ && budget > 0; ++s.next, --budget) {
+      if (slots_[s.next].used) f(slots_[s.next].key, slots_[s.next].value);
+    }
+    while (s.next > mask_ && !s.moved.empty() && budget > 0) {
+      TokenKey k = s.moved.back();
+      s.moved.pop_back();
+      --budget;
+      if (V* v = find(k)) f(k, *v);
+    }
+    bool done = s.next > mask_ && s.moved.empty();
+    if (done) endScan(s);
+    return done;
+  }
+  void endScan(Scan& s) {
+    if (scan_ == &s) scan_ = nullptr;
+  }
+  bool scanning() const { return scan_ != nullptr; }
+
  private:
   static constexpr size_t kNone = ~size_t{0};
   struct Slot {
@@ -151,6 +192,7 @@ class TokenTable {
       // Move slot i into the hole unless its home lies cyclically in (hole, i].
       bool homeBetween = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i);
       if (homeBetween) continue;
+      if (scan_ != nullptr && hole < scan_->next && i >= scan_->next) scan_->moved.push_back(slots_[i].key);
       slots_[hole] = std::move(slots_[i]);
       slots_[i].used = false;
       slots_[i].value = V{};
@@ -168,7 +210,13 @@ class TokenTable {
   void rehash(size_t cap) {
     std::unique_ptr<Slot[]> old = std::move(slots_);
     size_t oldCap = mask_ + 1;
+    if (scan_ != nullptr) {  // the new order is unrelated to the old: hand over what is unvisited
+      for (size_t i = scan_->next; i < oldCap; ++i) {
+        if (old[i].used) scan_->moved.push_back(old[i].key);
+      }
+    }
     allocate(cap);
+    if (scan_ != nullptr) scan_->next = cap;
     size_ = 0;
     for (size_t i = 0; i < oldCap; ++i) {
       if (old[i].used) insert(old[i].key, std::move(old[i].value));
@@ -180,6 +228,7 @@ class TokenTable {
   unsigned shift_ = 64;  // 64 - log2(capacity)
   uint64_t seed_;
   size_t size_ = 0;
+  Scan* scan_ = nullptr;
 };
 
 }  // namespace handoff::store

@@ -12,10 +12,12 @@
 // that new durable operations are refused with 503, and the callbacks of the unwritten records
 // wait. Nothing is acknowledged before it is durable, and nothing half-written stays on disk.
 //
-// Snapshots: after `snapshotAfterBytes` of log, the WAL starts a new segment N and asks its
-// owner for the store's state (snapshot callback, on the shard), writes it as snapshot N off the
-// loop, then deletes the segments and snapshots it covers. Replay is idempotent, so records that
-// reach both the snapshot and segment N are harmless.
+// Snapshots: after `snapshotAfterBytes` of log, the WAL starts a new segment N and builds
+// snapshot N in the background: a step of the store's state (SnapshotSource, a few thousand
+// table slots) per loop turn between the requests, written out in 1 MiB chunks off the loop,
+// then fsynced and renamed into place; then the segments and snapshots it covers are deleted.
+// The state changes while the snapshot is built (a fuzzy snapshot): segment N, replayed after
+// it, holds every change since it began, and replay is idempotent.
 //
 // Thread-bound to its shard, except stats readers (relaxed atomics).
 #pragma once
@@ -59,11 +61,20 @@ struct WalStats {
   std::atomic<bool> down{false};
 };
 
+// The state a snapshot holds, produced a step at a time on the shard.
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  virtual void begin() = 0;
+  // Appends the next framed records (up to `budget` table slots' worth); true when complete.
+  virtual bool step(std::string& out, size_t budget) = 0;
+  virtual void abandon() = 0;  // a snapshot in progress will not be finished
+};
+
 class Wal final : public Journal {
  public:
-  using SnapshotFn = std::function<std::string()>;  // the store's state as framed records
-
-  static core::Result<std::unique_ptr<Wal>> open(core::Shard& shard, WalOptions options, SnapshotFn snapshot);
+  // `snapshots` must outlive the Wal (null: never snapshot).
+  static core::Result<std::unique_ptr<Wal>> open(core::Shard& shard, WalOptions options, SnapshotSource* snapshots);
   ~Wal() override;
 
   void append(RecordType type, std::string_view payload) override;
@@ -81,6 +92,7 @@ class Wal final : public Journal {
     waiters_.push_back({appended_, std::make_unique<Of>(std::forward<F>(fn))});
   }
   bool idle() const { return pending_.empty() && !writing_; }
+  bool snapshotting() const { return snapshotting_; }
   uint64_t appended() const { return appended_; }
   bool failed() const { return failed_; }
   const WalStats& stats() const { return stats_; }
@@ -89,22 +101,28 @@ class Wal final : public Journal {
   // closes the loop handles. Records appended later are not written.
   void close();
 
+  static constexpr size_t kSnapshotStepSlots = 1024;  // table slots per loop turn (~0.3 ms)
+  static constexpr size_t kSnapshotChunk = 1u << 20;  // snapshot bytes handed to the pool at a time
+
   // Frame layout, shared with recovery and snapshots.
   static void frame(std::string& out, RecordType type, std::string_view payload);
   static std::string segmentName(uint64_t n);   // "0000000000000001.wal"
   static std::string snapshotName(uint64_t n);  // "0000000000000001.snap"
 
  private:
-  Wal(core::Shard& shard, WalOptions options, SnapshotFn snapshot);
+  Wal(core::Shard& shard, WalOptions options, SnapshotSource* snapshots);
   core::Status openSegment(uint64_t n);
   void startWrite();
   void finishWrite(int err);
   void startSnapshot();
+  void pumpSnapshot();   // one step of the state, and a chunk to the pool when there is one
+  void flushSnapshot();
+  void endSnapshot(int err);
   void removeCovered(uint64_t snapshotSegment);
 
   core::Shard& shard_;
   WalOptions options_;
-  SnapshotFn snapshotFn_;
+  SnapshotSource* snapshots_;
   int fd_ = -1;
   uint64_t segment_ = 0;
   uint64_t segmentSize_ = 0;      // durable bytes in the current segment
@@ -114,6 +132,14 @@ class Wal final : public Journal {
   bool writing_ = false;
   bool failed_ = false;
   bool snapshotting_ = false;
+  bool closed_ = false;
+  // The snapshot in progress: number, temporary file, what is built and what is being written.
+  uint64_t snapN_ = 0;
+  int snapFd_ = -1;
+  std::string snapBuf_;
+  std::string snapWritingBuf_;
+  bool snapWriting_ = false;
+  bool snapBuilt_ = false;
   uint64_t appended_ = 0;         // records appended
   uint64_t durable_ = 0;          // records durable
   uint64_t writingUpTo_ = 0;      // appended_ when the batch in flight was taken
@@ -126,6 +152,7 @@ class Wal final : public Journal {
   std::deque<Waiter> waiters_;
   uv_check_t* check_ = nullptr;   // closed by the loop, freed in its close callback
   uv_timer_t* retry_ = nullptr;
+  uv_idle_t* snapStep_ = nullptr;  // runs a snapshot step every loop turn while one is built
   WalStats stats_;
 };
 

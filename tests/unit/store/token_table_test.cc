@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 
 namespace handoff::store {
@@ -124,6 +126,73 @@ TEST(TokenTable, AnotherTablesIterationOrderDoesNotClusterANewTable) {
   EXPECT_EQ(copy.size(), static_cast<size_t>(kPart));
   EXPECT_LE(copy.longestRun(), 4 * random.longestRun() + 16)
       << "copy " << copy.longestRun() << " vs random insertion " << random.longestRun();
+}
+
+// A scan spread over steps with inserts, erases (backward shifts across the cursor) and growth
+// between them visits every record present from its start to its end.
+TEST(TokenTable, AScanBetweenChangesVisitsEveryRecordThatStays) {
+  size_t carried = 0, scans = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937_64 rng(seed);
+    TokenTable<uint64_t> t(16);
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> ref;
+    auto randomKey = [&] { return TokenKey{rng() % 512, rng() % 3}; };  // few homes: long runs
+    for (int i = 0; i < 200; ++i) {
+      TokenKey k = randomKey();
+      if (t.insert(k, i)) ref[{k.lo, k.hi}] = i;
+    }
+    auto atStart = ref;
+    std::map<std::pair<uint64_t, uint64_t>, size_t> visits;
+    std::set<std::pair<uint64_t, uint64_t>> erased;  // a key erased once is another record if it comes back
+    TableScan scan;
+    t.beginScan(scan);
+    ++scans;
+    bool done = false;
+    for (int step = 0; !done; ++step) {
+      done = t.scanStep(scan, 1 + rng() % 8, [&](const TokenKey& k, uint64_t& v) {
+        auto it = ref.find({k.lo, k.hi});
+        ASSERT_NE(it, ref.end()) << "a visited record is in the table";
+        ASSERT_EQ(v, it->second);
+        ++visits[{k.lo, k.hi}];
+      });
+      carried = std::max(carried, scan.moved.size());
+      for (int c = rng() % 6; c > 0; --c) {  // changes between steps
+        TokenKey k = randomKey();
+        if (rng() % 3 == 0) {
+          uint64_t v = rng();
+          if (t.insert(k, v)) ref[{k.lo, k.hi}] = v;
+        } else if (t.erase(k)) {
+          ref.erase({k.lo, k.hi});
+          erased.insert({k.lo, k.hi});
+        }
+      }
+      ASSERT_LT(step, 100000) << "the scan ends";
+    }
+    EXPECT_FALSE(t.scanning());
+    for (const auto& [k, v] : atStart) {
+      if (ref.count(k) != 0 && erased.count(k) == 0) {
+        EXPECT_GE(visits[k], 1u) << "seed " << seed << ": a record present throughout was missed";
+      }
+    }
+  }
+  EXPECT_EQ(scans, 40u);
+  EXPECT_GT(carried, 0u) << "no erase carried a record behind the cursor: the test does not exercise it";
+}
+
+TEST(TokenTable, AScanAcrossGrowthHandsOverTheUnvisitedRecords) {
+  TokenTable<int> t(16);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(t.insert(key(1000 + i * 7919), i));
+  TableScan scan;
+  t.beginScan(scan);
+  std::map<uint64_t, int> seen;
+  auto visit = [&](const TokenKey& k, int& v) { seen[k.lo] = v; };
+  EXPECT_FALSE(t.scanStep(scan, 3, visit));
+  size_t before = t.capacity();
+  for (int i = 10; i < 40; ++i) ASSERT_TRUE(t.insert(key(1000 + i * 7919), i));  // grows
+  ASSERT_GT(t.capacity(), before);
+  while (!t.scanStep(scan, 2, visit)) {
+  }
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(seen.count(1000 + i * 7919), 1u) << i;
 }
 
 }  // namespace
