@@ -13,7 +13,10 @@
 
 namespace handoff::store {
 
+// CRC-32C of `data`, continuing from `crc` (the CRC of what came before). The hardware
+// instruction where the CPU has one; crc32cPortable is the table-driven reference (tests).
 uint32_t crc32c(const void* data, size_t n, uint32_t crc = 0);
+uint32_t crc32cPortable(const void* data, size_t n, uint32_t crc = 0);
 
 class Writer {
  public:
