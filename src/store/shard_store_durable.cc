@@ -111,7 +111,8 @@ void upsert(T& table, const TokenKey& k, V value) {
 
 void ShardStore::logFamily(RecordType type, const TokenKey& familyKey, const RefreshFamily& f) {
   if (journal_ == nullptr) return;
-  std::string p;
+  std::string& p = scratch_;  // one buffer for every record: no allocation per record
+  p.clear();
   Writer w(p);
   w.key(familyKey);
   if (type == RecordType::kFamilyRotated) {
@@ -126,7 +127,8 @@ void ShardStore::logFamily(RecordType type, const TokenKey& familyKey, const Ref
 
 void ShardStore::logSession(const TokenKey& key, const SessionRecord& s) {
   if (journal_ == nullptr) return;
-  std::string p;
+  std::string& p = scratch_;  // one buffer for every record: no allocation per record
+  p.clear();
   Writer w(p);
   w.key(key);
   writeSession(w, s);
@@ -135,7 +137,8 @@ void ShardStore::logSession(const TokenKey& key, const SessionRecord& s) {
 
 void ShardStore::logKey(RecordType type, const TokenKey& key) {
   if (journal_ == nullptr) return;
-  std::string p;
+  std::string& p = scratch_;  // one buffer for every record: no allocation per record
+  p.clear();
   Writer w(p);
   w.key(key);
   journal_->append(type, p);
@@ -144,7 +147,8 @@ void ShardStore::logKey(RecordType type, const TokenKey& key) {
 void ShardStore::logTouch(const TokenKey& key, SessionRecord& s) {
   if (journal_ == nullptr || s.lastSeenAtMs < s.loggedSeenAtMs + kTouchLogEveryMs) return;
   s.loggedSeenAtMs = s.lastSeenAtMs;
-  std::string p;
+  std::string& p = scratch_;  // one buffer for every record: no allocation per record
+  p.clear();
   Writer w(p);
   w.key(key);
   w.u64(s.lastSeenAtMs);
@@ -153,7 +157,8 @@ void ShardStore::logTouch(const TokenKey& key, SessionRecord& s) {
 
 void ShardStore::logAccess(const TokenKey& key, const AccessRecord& a) {
   if (journal_ == nullptr) return;
-  std::string p;
+  std::string& p = scratch_;  // one buffer for every record: no allocation per record
+  p.clear();
   Writer w(p);
   w.key(key);
   writeAccess(w, a);

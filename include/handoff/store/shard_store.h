@@ -179,6 +179,7 @@ class ShardStore {
   TokenTable<SessionRecord> sessions_{256};
   TokenTable<RefreshFamily> families_{256};
   TokenTable<FamilyRef> refreshTokens_{256};
+  std::string scratch_;  // the payload being journaled
   TableScan scan_;
   int scanPhase_ = -1;  // the table being scanned: 0 families … 3 access tokens; -1 none
 };
