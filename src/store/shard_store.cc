@@ -101,10 +101,42 @@ bool ShardStore::familyAlive(const TokenKey& family) const {
   return f != nullptr && !f->revoked;
 }
 
-bool ShardStore::sessionExpired(const SessionRecord& s, uint64_t nowMs) const {
+uint64_t ShardStore::sessionEndsAtMs(const SessionRecord& s) const {
   uint64_t idle = s.idleCapMs != 0 ? std::min(s.idleCapMs, limits_.sessionIdleMs) : limits_.sessionIdleMs;
   uint64_t absoluteEnd = s.absoluteCapMs != 0 ? std::min(s.expiresAtMs, s.createdAtMs + s.absoluteCapMs) : s.expiresAtMs;
-  return absoluteEnd <= nowMs || s.lastSeenAtMs + idle <= nowMs;
+  return std::min(absoluteEnd, s.lastSeenAtMs + idle);
+}
+
+namespace {
+void addOnce(std::vector<TokenKey>& v, const TokenKey& k) {
+  if (std::find(v.begin(), v.end(), k) == v.end()) v.push_back(k);
+}
+template <class Map, class K>
+void removeFrom(Map& map, const K& at, const TokenKey& k) {
+  auto it = map.find(at);
+  if (it == map.end()) return;
+  std::erase(it->second, k);
+  if (it->second.empty()) map.erase(it);
+}
+}  // namespace
+
+void ShardStore::indexFamily(const TokenKey& key, const RefreshFamily& f) {
+  if (!f.sessionId.empty()) addOnce(familiesBySid_[f.sessionId], key);
+}
+
+void ShardStore::unindexFamily(const TokenKey& key, const RefreshFamily& f) {
+  if (!f.sessionId.empty()) removeFrom(familiesBySid_, f.sessionId, key);
+}
+
+void ShardStore::indexSession(const TokenKey& key, const SessionRecord& s) {
+  if (s.bornFromSessionTransfer && s.cascade) addOnce(bornOf_[s.parentFamily], key);
+  sessionChecks_.push({sessionEndsAtMs(s), key});
+}
+
+std::optional<SessionRecord> ShardStore::takeSession(const TokenKey& key) {
+  std::optional<SessionRecord> s = sessions_.take(key);
+  if (s && s->bornFromSessionTransfer && s->cascade) removeFrom(bornOf_, s->parentFamily, key);
+  return s;  // its entry in sessionChecks_ is dropped when it comes due
 }
 
 TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowMs) {
@@ -115,6 +147,7 @@ TokenId ShardStore::putSession(Random16 random, SessionRecord rec, uint64_t nowM
   rec.expiresAtMs = nowMs + limits_.sessionAbsoluteMs;
   rec.loggedSeenAtMs = nowMs;
   logSession(id.key, rec);
+  indexSession(id.key, rec);
   sessions_.insert(id.key, std::move(rec));
   return id;
 }
@@ -132,7 +165,7 @@ SessionRecord* ShardStore::findSession(const TokenKey& key, uint64_t nowMs) {
 }
 
 std::optional<SessionRecord> ShardStore::endSession(const TokenKey& key) {
-  std::optional<SessionRecord> s = sessions_.take(key);
+  std::optional<SessionRecord> s = takeSession(key);
   if (s) {
     logKey(RecordType::kSessionEnded, key);
     revokeFamiliesOfSession(s->sid);
@@ -148,6 +181,7 @@ TokenId ShardStore::issueRefresh(Random16 random, RefreshFamily family, uint64_t
   family.previous = {};
   family.revoked = false;
   logFamily(RecordType::kFamilyIssued, id.key, family);
+  indexFamily(id.key, family);
   families_.insert(id.key, std::move(family));
   refreshTokens_.insert(id.key, {id.key});
   return id;
@@ -206,15 +240,17 @@ bool ShardStore::revokeRefresh(const TokenKey& key, std::string_view clientId) {
 }
 
 size_t ShardStore::revokeFamiliesOfSession(std::string_view sid, bool all) {
-  if (sid.empty()) return 0;
+  auto it = familiesBySid_.find(std::string(sid));
+  if (sid.empty() || it == familiesBySid_.end()) return 0;
   size_t n = 0;
-  families_.forEach([&](const TokenKey& k, RefreshFamily& f) {
-    if (!f.revoked && f.sessionId == sid && (all || f.online)) {
-      f.revoked = true;
+  for (const TokenKey& k : it->second) {
+    RefreshFamily* f = families_.find(k);
+    if (f != nullptr && !f->revoked && (all || f->online)) {
+      f->revoked = true;
       logKey(RecordType::kFamilyRevoked, k);
       ++n;
     }
-  });
+  }
   return n;
 }
 
@@ -225,12 +261,10 @@ void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) 
   // Unredeemed STTs of this family now fail at redemption ("parent refresh token not found").
   // Sessions born from them go too when the minting client asked for the cascade, with every
   // refresh token issued in them, online or not (SPEC.md §5).
-  std::vector<TokenKey> born;
-  sessions_.forEach([&](const TokenKey& k, const SessionRecord& s) {
-    if (s.bornFromSessionTransfer && s.cascade && s.parentFamily == familyKey) born.push_back(k);
-  });
+  auto it = bornOf_.find(familyKey);
+  std::vector<TokenKey> born = it != bornOf_.end() ? it->second : std::vector<TokenKey>{};
   for (const TokenKey& k : born) {
-    std::optional<SessionRecord> s = sessions_.take(k);
+    std::optional<SessionRecord> s = takeSession(k);
     if (!s) continue;
     logKey(RecordType::kSessionEnded, k);
     ++lastCascade_.sessions;
@@ -260,15 +294,22 @@ void ShardStore::reap(uint64_t nowMs) {
     const SttRecord* t = stts_.find(key);
     if (t != nullptr && t->expiresAtMs + limits_.sttTombstoneMs <= nowMs) stts_.erase(key);
   }
-  std::vector<TokenKey> expired;
-  sessions_.forEach([&](const TokenKey& k, const SessionRecord& s) {
-    if (sessionExpired(s, nowMs)) expired.push_back(k);
-  });
-  for (const TokenKey& k : expired) endSession(k);
+  while (!sessionChecks_.empty() && sessionChecks_.top().atMs <= nowMs) {
+    const TokenKey key = sessionChecks_.top().key;
+    sessionChecks_.pop();
+    const SessionRecord* s = sessions_.find(key);
+    if (s == nullptr) continue;  // ended already
+    if (sessionExpired(*s, nowMs)) endSession(key);
+    else sessionChecks_.push({sessionEndsAtMs(*s), key});  // touched since: due later
+  }
   // A revoked family answers "revoked" for as long as its tokens are indexed; dropping both
   // turns that answer into "unknown", which the token endpoint answers identically.
-  families_.eraseIf([](const TokenKey&, const RefreshFamily& f) { return f.revoked; });
-  refreshTokens_.eraseIf([this](const TokenKey&, const FamilyRef& r) { return families_.find(r.family) == nullptr; });
+  families_.sweep(familySweep_, kSweepSlots, [this](const TokenKey& k, const RefreshFamily& f) {
+    if (f.revoked) unindexFamily(k, f);
+    return f.revoked;
+  });
+  refreshTokens_.sweep(indexSweep_, kSweepSlots,
+                       [this](const TokenKey&, const FamilyRef& r) { return families_.find(r.family) == nullptr; });
 }
 
 }  // namespace handoff::store

@@ -202,6 +202,7 @@ bool ShardStore::apply(RecordType type, std::string_view payload) {
       RefreshFamily f = readFamily(r);
       if (!r.done()) return false;
       if (type == RecordType::kFamilyIssued) upsert(refreshTokens_, f.current, FamilyRef{key});
+      indexFamily(key, f);
       upsert(families_, key, std::move(f));
       return true;
     }
@@ -224,6 +225,7 @@ bool ShardStore::apply(RecordType type, std::string_view payload) {
     case RecordType::kSessionCreated: {
       SessionRecord s = readSession(r);
       if (!r.done()) return false;
+      indexSession(key, s);
       upsert(sessions_, key, std::move(s));
       return true;
     }
@@ -237,7 +239,7 @@ bool ShardStore::apply(RecordType type, std::string_view payload) {
     }
     case RecordType::kSessionEnded:
       if (!r.done()) return false;
-      sessions_.erase(key);
+      takeSession(key);
       return true;
     case RecordType::kAccessIssued: {
       AccessRecord a = readAccess(r);

@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <deque>
-#include <optional>
 #include <functional>
 #include <optional>
+#include <queue>
 #include <span>
+#include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "handoff/store/journal.h"
 #include "handoff/store/records.h"
@@ -135,8 +138,12 @@ class ShardStore {
   // (/metrics); written by the owner only.
   uint64_t cascades() const { return cascades_.load(std::memory_order_relaxed); }
 
-  // Drops expired codes and sessions, and the tokens of revoked families.
+  // Drops expired codes, tokens and sessions (each in expiry order, touching only what is due),
+  // and sweeps a window of the family and refresh-token tables for revoked families and their
+  // tokens (the whole table once every few calls for small tables; a piece per call for large
+  // ones, so that no call stalls the shard).
   void reap(uint64_t nowMs);
+  static constexpr size_t kSweepSlots = 8192;  // slots of each swept table per reap
 
   size_t codes() const { return codes_.size(); }
   size_t sessions() const { return sessions_.size(); }
@@ -151,6 +158,9 @@ class ShardStore {
   struct Expiry {
     uint64_t atMs;
     TokenKey key;
+  };
+  struct Later {
+    bool operator()(const Expiry& a, const Expiry& b) const { return a.atMs > b.atMs; }
   };
 
   uint16_t shard_;
@@ -167,7 +177,14 @@ class ShardStore {
   void logKey(RecordType type, const TokenKey& key);
   void logTouch(const TokenKey& key, SessionRecord& s);
   void logAccess(const TokenKey& key, const AccessRecord& a);
-  bool sessionExpired(const SessionRecord& s, uint64_t nowMs) const;
+  bool sessionExpired(const SessionRecord& s, uint64_t nowMs) const { return sessionEndsAtMs(s) <= nowMs; }
+  uint64_t sessionEndsAtMs(const SessionRecord& s) const;  // idle or absolute end, as it stands
+  // The indexes below follow the tables: every family and session enters them here, and leaves
+  // them when its record leaves its table.
+  void indexFamily(const TokenKey& key, const RefreshFamily& f);
+  void unindexFamily(const TokenKey& key, const RefreshFamily& f);
+  void indexSession(const TokenKey& key, const SessionRecord& s);
+  std::optional<SessionRecord> takeSession(const TokenKey& key);
   uint16_t homeOf(uint16_t home) const { return home == kNoHome ? shard_ : home; }
 
   TokenTable<SttRecord> stts_{256};
@@ -179,6 +196,14 @@ class ShardStore {
   TokenTable<SessionRecord> sessions_{256};
   TokenTable<RefreshFamily> families_{256};
   TokenTable<FamilyRef> refreshTokens_{256};
+  // Cascades without scans: the families issued in each session (by sid), and the sessions born
+  // of each family with the cascade on.
+  std::unordered_map<std::string, std::vector<TokenKey>> familiesBySid_;
+  std::unordered_map<TokenKey, std::vector<TokenKey>, TokenKeyHash> bornOf_;
+  // When reap must next look at each session (its end as known then; a touch moves the end
+  // later, so a session found not yet over is queued again for its new end).
+  std::priority_queue<Expiry, std::vector<Expiry>, Later> sessionChecks_;
+  size_t familySweep_ = 0, indexSweep_ = 0;  // reap's sweep cursors
   std::string scratch_;  // the payload being journaled
   TableScan scan_;
   int scanPhase_ = -1;  // the table being scanned: 0 families … 3 access tokens; -1 none

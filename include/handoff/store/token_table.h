@@ -30,6 +30,11 @@ struct TokenKey {
   friend bool operator==(const TokenKey&, const TokenKey&) = default;
 };
 
+// For std::unordered_map keyed by tokens: the bits are random already.
+struct TokenKeyHash {
+  size_t operator()(const TokenKey& k) const { return static_cast<size_t>(k.lo ^ (k.hi * 0x9E3779B97F4A7C15ull)); }
+};
+
 // A scan that may be spread over many steps while the table keeps changing between them (a
 // snapshot built across loop turns). Every record present when the scan begins and still
 // present when it ends is visited at least once (with its value as of the visit); some may be
@@ -116,6 +121,27 @@ class TokenTable {
     }
     // No record is missed: a shift moves records into slot i (checked again) or, once the run
     // wraps past the end of the array, moves already-checked records only.
+    return removed;
+  }
+
+  // eraseIf over a window of `budget` slots from `cursor`, which moves on (wrapping round) so
+  // that successive calls sweep the whole table a piece at a time. Records shifted across the
+  // cursor meanwhile are met on a later round. Returns how many were removed.
+  template <class Pred>
+  size_t sweep(size_t& cursor, size_t budget, Pred&& pred) {
+    size_t removed = 0;
+    size_t i = cursor & mask_;
+    for (size_t passed = 0; passed < budget && passed <= mask_;) {  // erases are bounded by size()
+      Slot& s = slots_[i];
+      if (s.used && pred(s.key, s.value)) {
+        eraseAt(i);  // a later record may have moved into i: look at it again
+        ++removed;
+        continue;
+      }
+      i = (i + 1) & mask_;
+      ++passed;
+    }
+    cursor = i;
     return removed;
   }
 

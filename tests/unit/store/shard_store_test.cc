@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <random>
+#include <string>
+#include <vector>
 
 namespace handoff::store {
 namespace {
@@ -385,6 +388,93 @@ TEST(ShardStoreTransfer, PolicyCapsShortenBornSessions) {
   auto sb2 = t.r.next();
   TokenId idle = t.s.putSession(sb2, web, 2000);
   EXPECT_EQ(t.s.findSession(idle.key, 6'000), nullptr) << "idle cap";
+}
+
+// Reap touches what is due and a window of the family tables, never the whole store at once:
+// on a store larger than one window, revoked families and their tokens go over a few calls.
+TEST(ShardStoreReap, LargeStoresAreSweptAPieceAtATime) {
+  ShardStore s(0);
+  std::mt19937_64 rng(9);
+  auto random = [&] {
+    std::array<uint8_t, 16> b{};
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    return b;
+  };
+  std::vector<TokenKey> revoked, kept;
+  for (int i = 0; i < 20000; ++i) {
+    TokenId id = s.issueRefresh(random(), family("native", false, ""), 0);
+    (i % 4 == 0 ? revoked : kept).push_back(id.key);
+  }
+  for (const TokenKey& k : revoked) ASSERT_TRUE(s.revokeRefresh(k, "native"));
+  s.reap(1);
+  EXPECT_GT(s.families(), kept.size()) << "one reap looked at one window, not the whole table";
+  EXPECT_LT(s.families(), kept.size() + revoked.size()) << "the window it looked at was swept";
+  for (int i = 0; i < 16; ++i) s.reap(2 + i);
+  EXPECT_EQ(s.families(), kept.size()) << "a few reaps later every revoked family is gone";
+  for (const TokenKey& k : revoked) {
+    auto b = random();
+    ASSERT_EQ(s.useRefresh(k, "native", b, 0, 100).outcome, RefreshOutcome::kUnknown);
+  }
+  for (const TokenKey& k : kept) {
+    auto b = random();
+    ASSERT_EQ(s.useRefresh(k, "native", b, 0, 100).outcome, RefreshOutcome::kOk);
+  }
+}
+
+TEST(ShardStoreReap, ASessionTouchedBeforeItsIdleEndIsQueuedAgainNotEnded) {
+  StoreLimits limits;
+  limits.sessionIdleMs = 1000;
+  ShardStore s(0, limits);
+  Rand r;
+  auto sb = r.next(), fb = r.next();
+  TokenId sess = s.putSession(sb, SessionRecord{.userId = "u", .sid = "sidT"}, 0);
+  RefreshFamily online = family("web", false, "sidT");
+  online.online = true;
+  TokenId rt = s.issueRefresh(fb, online, 0);
+  ASSERT_NE(s.findSession(sess.key, 900), nullptr);  // idle end moves from 1000 to 1900
+  s.reap(1000);
+  EXPECT_EQ(s.sessions(), 1u) << "due by its first end, but touched since";
+  s.reap(1899);
+  EXPECT_EQ(s.sessions(), 1u);
+  s.reap(1900);
+  EXPECT_EQ(s.sessions(), 0u) << "ended at its new idle end";
+  EXPECT_FALSE(s.familyAlive(rt.key)) << "its end revoked the online family, as a logout does";
+}
+
+TEST(ShardStoreRefresh, CascadesFindTheirSessionsAndFamiliesAmongManyOthers) {
+  ShardStore s(0);
+  std::mt19937_64 rng(3);
+  auto random = [&] {
+    std::array<uint8_t, 16> b{};
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    return b;
+  };
+  TokenId parent = s.issueRefresh(random(), family("native", false, "native-sid"), 0);
+  std::vector<TokenId> bornSessions, bornFamilies;
+  for (int i = 0; i < 3000; ++i) {  // unrelated sessions and families, some born of other parents
+    TokenId other = s.issueRefresh(random(), family("native", false, ""), 0);
+    SessionRecord rec{.userId = "u", .sid = "other-" + std::to_string(i)};
+    rec.bornFromSessionTransfer = i % 2 == 0;
+    rec.parentFamily = other.key;
+    rec.cascade = true;
+    s.putSession(random(), rec, 0);
+    s.issueRefresh(random(), family("web", false, rec.sid.c_str()), 0);
+    if (i % 1000 == 0) {  // and now and then one born of `parent`, with a family in it
+      SessionRecord born{.userId = "u", .sid = "born-" + std::to_string(i)};
+      born.bornFromSessionTransfer = true;
+      born.parentFamily = parent.key;
+      born.cascade = true;
+      bornSessions.push_back(s.putSession(random(), born, 0));
+      bornFamilies.push_back(s.issueRefresh(random(), family("web", false, born.sid.c_str()), 0));
+    }
+  }
+  size_t sessionsBefore = s.sessions();
+  ASSERT_TRUE(s.revokeRefresh(parent.key, "native"));
+  EXPECT_EQ(s.lastCascade().sessions, bornSessions.size());
+  EXPECT_EQ(s.lastCascade().families, bornFamilies.size());
+  EXPECT_EQ(s.sessions(), sessionsBefore - bornSessions.size());
+  for (const TokenId& f : bornFamilies) EXPECT_FALSE(s.familyAlive(f.key));
+  for (const TokenId& b : bornSessions) EXPECT_EQ(s.findSession(b.key, 1), nullptr);
 }
 
 }  // namespace
