@@ -1,6 +1,7 @@
 #include "handoff/oauth/provider.h"
 
 #include <atomic>
+#include <cstring>
 #include <ctime>
 
 #include "handoff/http/json.h"
@@ -20,8 +21,14 @@ bool servesDomain(const ProviderShared& shared, std::string_view host) {
 }
 
 std::array<uint8_t, 16> Provider::random16() {
+  if (randomUsed_ + 16 > randomPool_.size()) {
+    randomBytes(randomPool_);
+    randomUsed_ = 0;
+  }
   std::array<uint8_t, 16> b;
-  randomBytes(b);
+  std::memcpy(b.data(), randomPool_.data() + randomUsed_, 16);
+  std::memset(randomPool_.data() + randomUsed_, 0, 16);
+  randomUsed_ += 16;
   return b;
 }
 

@@ -108,7 +108,9 @@ class Provider {
   // True while some shard's log cannot write: durable operations answer 503 until it heals.
   bool storeDown() const { return shared_.walsDown != nullptr && shared_.walsDown->load(std::memory_order_relaxed) > 0; }
 
-  // 16 fresh random bytes for a token key.
+  // 16 fresh random bytes for a token key: taken from this shard's pool, which one call to the
+  // CSPRNG refills 64 keys at a time (a call per token cost more than the key's whole record);
+  // bytes handed out are wiped from the pool.
   std::array<uint8_t, 16> random16();
 
   // Monotonic milliseconds of this shard's loop, and wall-clock seconds for JWT claims. Both
@@ -155,6 +157,8 @@ class Provider {
   SessionTransferStats sttStats_;
   std::shared_ptr<const geo::Snapshot> geo_;  // this shard's copy of the databases in service
   store::Wal* wal_ = nullptr;                  // this shard's write-ahead log; null: memory only
+  std::array<uint8_t, 1024> randomPool_{};
+  size_t randomUsed_ = sizeof randomPool_;     // all used: the first random16() fills the pool
 };
 
 // Reads the parameters of a token-endpoint style request: form (RFC 6749) or JSON (Auth0's SDKs)
