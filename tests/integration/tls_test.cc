@@ -38,6 +38,14 @@ std::string tempDir(const std::string& stem) {
   return t;
 }
 
+// Removes a temporary directory when the test leaves, whichever way.
+struct DirGuard {
+  std::string path;
+  ~DirGuard() {
+    if (!path.empty()) fs::remove_all(path);
+  }
+};
+
 bool contains(const std::string& hay, std::string_view needle) { return hay.find(needle) != std::string::npos; }
 
 // eventually() with room for a busy machine.
@@ -167,6 +175,7 @@ TEST_F(Tls, OpensslShowsTheWholeChain) {
 
 TEST_F(Tls, OpensslResumesFromItsSessionTicket) {
   std::string dir = tempDir("sess");
+  DirGuard guard{dir};
   for (std::string v : {"-tls1_2", "-tls1_3"}) {
     std::string sess = dir + "/sess" + v;
     // TLS 1.3 tickets follow the handshake: s_client must still be there to take them (stdin
@@ -183,7 +192,6 @@ TEST_F(Tls, OpensslResumesFromItsSessionTicket) {
     ASSERT_EQ(again.exitCode, 0) << again.out;
     EXPECT_TRUE(contains(again.out, "Reused, TLSv1.")) << v << "\n" << again.out;
   }
-  fs::remove_all(dir);
   EXPECT_GE(metricValue(metrics(), "handoff_tls_resumed_total").value_or(0), 2u);
 }
 
@@ -506,6 +514,7 @@ TEST_F(TlsReload, ABadCertificateAtReloadKeepsTheOldOne) {
 TEST(TlsStart, RefusesBadFilesNamingThem) {
   ASSERT_TRUE(TlsCerts::ok);
   std::string dir = tempDir("start");
+  DirGuard guard{dir};
   std::ofstream(dir + "/junk.pem") << "not a certificate\n";
   struct Case {
     std::string cert, key, expect;
@@ -530,7 +539,6 @@ TEST(TlsStart, RefusesBadFilesNamingThem) {
   EXPECT_FALSE(s.start(kStart));
   EXPECT_EQ(s.waitExit(Millis(5000)), 2);
   EXPECT_TRUE(contains(s.stderrText(), "listen_tls needs a certificate and its key")) << s.stderrText();
-  fs::remove_all(dir);
 }
 
 // ── ticket keys ─────────────────────────────────────────────────────────────────────────────
