@@ -133,21 +133,28 @@ core::Status Node::start() {
   if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
 
   unsigned threads = config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
-  // Plain listeners first (the first one names the demo tenant's issuer), then PROXY protocol ones.
-  for (bool proxy : {false, true}) {
-    for (const std::string& spec : proxy ? config_.listenProxy : config_.listen) {
+  // TLS listeners first, then plain ones (the first listener names the demo tenant's issuer:
+  // https when there is a TLS listener), then PROXY protocol ones.
+  enum class Kind { kTls, kPlain, kProxy };
+  for (Kind kind : {Kind::kTls, Kind::kPlain, Kind::kProxy}) {
+    const std::vector<std::string>& specs =
+        kind == Kind::kTls ? config_.listenTls : kind == Kind::kPlain ? config_.listen : config_.listenProxy;
+    for (const std::string& spec : specs) {
       auto addr = net::SocketAddress::parse(spec);
-      std::string flag = proxy ? "--listen-proxy " : "--listen ";
+      std::string flag = kind == Kind::kTls ? "--listen-tls " : kind == Kind::kPlain ? "--listen " : "--listen-proxy ";
       if (!addr) return Error(addr.error().code(), flag + spec + ": " + addr.error().message());
       auto group = net::openListenerGroup(*addr, threads);
       if (!group) return group.error();
-      group->proxyProtocol = proxy;
+      group->tls = kind == Kind::kTls;
+      group->proxyProtocol = kind == Kind::kProxy;
       listeners_.push_back(std::move(group).value());
     }
   }
+  if (auto st = startTls(); !st) return st;
   shards_ = std::make_unique<core::ShardSet>(threads);
   provider_.tenant = std::move(tenant).value();
-  provider_.issuer = oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString());
+  provider_.issuer =
+      oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString(), listeners_.front().tls);
   provider_.managementAudience = provider_.issuer + "api/v2/";
   provider_.domains = tenantDomains(config_, listeners_.front().bound);
   provider_.policy = config_.policy;
@@ -169,6 +176,11 @@ core::Status Node::start() {
     st->id = i;
     st->provider = std::make_unique<oauth::Provider>(provider_, i, providers_, keys_);
     st->provider->setGeo(geo);
+    if (tls_) {
+      st->tls = std::make_unique<tls::ShardTls>();
+      st->tls->context = tls_->context();
+      st->tls->tickets = tls_->tickets();
+    }
     providers_.push_back(st->provider.get());
     states_.push_back(std::move(st));
   }
@@ -179,6 +191,15 @@ core::Status Node::start() {
   provider_.discovery = oauth::buildDiscovery(din);
   addReloadHook([this] { reloadKeys(); });
   addReloadHook([this] { geo_->requestReload(); });
+  if (tls_) {
+    addReloadHook([this] {
+      tls_->reload([this](std::shared_ptr<const tls::Context> ctx) {
+        for (unsigned i = 0; i < shards_->size(); ++i) {
+          shards_->post(i, [this, i, ctx] { states_[i]->tls->context = ctx; });
+        }
+      });
+    });
+  }
   // Announced only now: a start refused by anything above (a damaged store, a bad sink) never
   // said it was listening.
   for (const auto& g : listeners_) {
@@ -244,10 +265,12 @@ void Node::initShard(core::Shard& shard) {
       }
     });
   }
+  initShardTls(shard);
   for (auto& g : listeners_) {
     int fd = g.fds[shard.id()];
     g.fds[shard.id()] = -1;  // the loop owns it now
-    net::TcpServer::HandlerFactory factory = http::sessionFactory(st.router, config_.limits, st.http);
+    net::HandlerFactory factory = http::sessionFactory(st.router, config_.limits, st.http);
+    if (g.tls) factory = tls::transportFactory(std::move(factory), *st.tls);
     if (g.proxyProtocol) {
       factory = net::proxyProtocolFactory(std::move(factory), provider_.proxies, config_.limits.headerTimeoutMs,
                                           st.proxyProtocol);
@@ -295,6 +318,7 @@ std::string Node::renderMetrics() const {
   renderEventMetrics(out);
   renderGeoMetrics(out);
   renderStoreMetrics(out);
+  renderTlsMetrics(out);
   return out;
 }
 

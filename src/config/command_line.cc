@@ -16,6 +16,10 @@ std::string usage() {
          "  --listen-proxy HOST:PORT\n"
          "                       the same for connections that begin with a PROXY protocol header\n"
          "                       (v1 or v2) from a [proxy] trusted peer; repeatable\n"
+         "  --listen-tls HOST:PORT\n"
+         "                       an HTTPS listener, repeatable; needs --tls-cert and --tls-key (or [tls])\n"
+         "  --tls-cert FILE      PEM certificate chain (leaf first) of the TLS listeners\n"
+         "  --tls-key FILE       PEM private key of that certificate\n"
          "  --threads N          shards (event-loop threads); default: one per core\n"
          "  --no-pin             do not pin shards to cores\n"
          "  --data-dir DIR       data directory (default ./handoff-data)\n"
@@ -29,9 +33,9 @@ std::string usage() {
 core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   CommandLine cl;
   std::string configFile;
-  std::vector<std::string> listen, listenProxy;
+  std::vector<std::string> listen, listenProxy, listenTls;
   std::optional<unsigned> threads;
-  std::optional<std::string> dataDir, geoAsn, geoCountry, logLevel;
+  std::optional<std::string> dataDir, geoAsn, geoCountry, logLevel, tlsCert, tlsKey;
   bool noPin = false, testClock = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -47,13 +51,17 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
       noPin = true;
     } else if (a == "--test-clock") {
       testClock = true;
-    } else if (a == "--config" || a == "--listen" || a == "--listen-proxy" || a == "--threads" ||
-               a == "--data-dir" || a == "--geo-asn" || a == "--geo-country" || a == "--log-level") {
+    } else if (a == "--config" || a == "--listen" || a == "--listen-proxy" || a == "--listen-tls" ||
+               a == "--tls-cert" || a == "--tls-key" || a == "--threads" || a == "--data-dir" ||
+               a == "--geo-asn" || a == "--geo-country" || a == "--log-level") {
       const char* v = value(a);
       if (v == nullptr) return Error(Errc::kInvalidArgument, std::string(a) + " needs a value");
       if (a == "--config") configFile = v;
       else if (a == "--listen") listen.push_back(v);
       else if (a == "--listen-proxy") listenProxy.push_back(v);
+      else if (a == "--listen-tls") listenTls.push_back(v);
+      else if (a == "--tls-cert") tlsCert = v;
+      else if (a == "--tls-key") tlsKey = v;
       else if (a == "--data-dir") dataDir = v;
       else if (a == "--geo-asn") geoAsn = v;
       else if (a == "--geo-country") geoCountry = v;
@@ -78,8 +86,17 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
     cl.config = std::move(loaded).value();
   }
   Config& c = cl.config;
-  if (!listen.empty()) c.listen = listen;
+  if (!listen.empty()) {
+    c.listen = listen;
+    c.listenIsDefault = false;
+  }
   if (!listenProxy.empty()) c.listenProxy = listenProxy;
+  if (!listenTls.empty()) c.listenTls = listenTls;
+  // `handoffd --listen-tls …` alone serves HTTPS only: the built-in plain 127.0.0.1:8080 is a
+  // default for a server that names no listener at all.
+  if (c.listenIsDefault && (!c.listenProxy.empty() || !c.listenTls.empty())) c.listen.clear();
+  if (tlsCert) c.tls.cert = *tlsCert;
+  if (tlsKey) c.tls.key = *tlsKey;
   if (threads) c.threads = *threads;
   if (dataDir) c.dataDir = *dataDir;
   if (geoAsn) c.geoAsn = *geoAsn;
@@ -92,6 +109,9 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   if (!c.listenProxy.empty() && c.proxy.trusted.empty()) {
     return Error(Errc::kInvalidArgument,
                  "listen_proxy needs proxy.trusted: a PROXY protocol header is accepted only from a trusted peer");
+  }
+  if (!c.listenTls.empty() && (c.tls.cert.empty() || c.tls.key.empty())) {
+    return Error(Errc::kInvalidArgument, "listen_tls needs a certificate and its key: tls.cert and tls.key (--tls-cert, --tls-key)");
   }
   return cl;
 }

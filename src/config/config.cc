@@ -112,6 +112,7 @@ void readServer(Reader& r, const toml::table& t, Config& c) {
   r.each(t, "server", [&](const std::string& k, const toml::node& v, const std::string& key) {
     if (k == "listen") r.strings(v, key, c.listen), plain = true;
     else if (k == "listen_proxy") r.strings(v, key, c.listenProxy);
+    else if (k == "listen_tls") r.strings(v, key, c.listenTls);
     else if (k == "threads") r.unsignedInt(v, key, c.threads, 0, 1024);
     else if (k == "pin") r.boolean(v, key, c.pin);
     else if (k == "data_dir") r.str(v, key, c.dataDir);
@@ -122,7 +123,9 @@ void readServer(Reader& r, const toml::table& t, Config& c) {
     } else return false;
     return true;
   });
-  if (!plain && !c.listenProxy.empty()) c.listen.clear();  // no default plain listener beside them
+  if (plain) c.listenIsDefault = false;
+  // No default plain listener beside PROXY or TLS ones.
+  if (!plain && (!c.listenProxy.empty() || !c.listenTls.empty())) c.listen.clear();
 }
 
 void readLimits(Reader& r, const toml::table& t, http::Limits& l) {
@@ -285,6 +288,31 @@ void readProxy(Reader& r, const toml::table& t, ProxyConfig& p) {
 }
 
 template <class T, class F>
+void readArrayOfTables(Reader& r, const toml::node& v, const std::string& key, std::vector<T>& out, F&& readOne);
+
+void readTlsCertificate(Reader& r, const toml::table& t, const std::string& prefix, TlsCertificateConfig& c) {
+  r.each(t, prefix, [&](const std::string& k, const toml::node& v, const std::string& key) {
+    if (k == "cert") r.str(v, key, c.cert);
+    else if (k == "key") r.str(v, key, c.key);
+    else if (k == "names") r.strings(v, key, c.names);
+    else return false;
+    return true;
+  });
+  if (!r.failed() && (c.cert.empty() || c.key.empty())) r.fail(t, prefix, "cert and key are required");
+}
+
+void readTls(Reader& r, const toml::table& t, TlsConfig& tls) {
+  r.each(t, "tls", [&](const std::string& k, const toml::node& v, const std::string& key) {
+    if (k == "cert") r.str(v, key, tls.cert);
+    else if (k == "key") r.str(v, key, tls.key);
+    else if (k == "ticket_rotation_s") r.unsignedInt(v, key, tls.ticketRotationS, 1, 7 * 24 * 3600);
+    else if (k == "certificates") readArrayOfTables(r, v, key, tls.certificates, readTlsCertificate);
+    else return false;
+    return true;
+  });
+}
+
+template <class T, class F>
 void readArrayOfTables(Reader& r, const toml::node& v, const std::string& key, std::vector<T>& out, F&& readOne) {
   const toml::array* a = v.as_array();
   if (a == nullptr) return r.fail(v, key, "expected [[" + key + "]] tables");
@@ -312,7 +340,7 @@ core::Result<Config> loadConfigFile(const std::string& path) {
   Reader r(path);
   r.each(parsed, "", [&](const std::string& k, const toml::node& v, const std::string& key) {
     if (k == "server" || k == "limits" || k == "tenant" || k == "geo" || k == "events" ||
-        k == "policy" || k == "proxy" || k == "store") {
+        k == "policy" || k == "proxy" || k == "store" || k == "tls") {
       const toml::table* t = r.table(v, key);
       if (t == nullptr) return true;
       if (k == "server") readServer(r, *t, c);
@@ -322,6 +350,7 @@ core::Result<Config> loadConfigFile(const std::string& path) {
       else if (k == "policy") readPolicy(r, *t, c.policy);
       else if (k == "proxy") readProxy(r, *t, c.proxy);
       else if (k == "store") readStore(r, *t, c.store);
+      else if (k == "tls") readTls(r, *t, c.tls);
       else r.each(*t, "geo", [&](const std::string& k2, const toml::node& v2, const std::string& key2) {
         if (k2 == "asn") r.str(v2, key2, c.geoAsn);
         else if (k2 == "country") r.str(v2, key2, c.geoCountry);
@@ -338,7 +367,7 @@ core::Result<Config> loadConfigFile(const std::string& path) {
     return true;
   });
   if (r.failed()) return Error(Errc::kInvalidArgument, r.error());
-  if (c.listen.empty() && c.listenProxy.empty()) {
+  if (c.listen.empty() && c.listenProxy.empty() && c.listenTls.empty()) {
     return Error(Errc::kInvalidArgument, path + ": server.listen: at least one address is required");
   }
   for (size_t i = 0; i < c.clients.size(); ++i) {

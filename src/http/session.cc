@@ -30,7 +30,7 @@ std::string_view protocolErrorText(int status) {
 
 }  // namespace
 
-Session::Session(net::Stream& stream, const Router& router, const Limits& limits, HttpStats& stats)
+Session::Session(net::Transport& stream, const Router& router, const Limits& limits, HttpStats& stats)
     : stream_(stream), router_(router), limits_(limits), stats_(stats), parser_(*this), arena_(2048) {
   // Room for one whole request at the limits (the body stays in the buffer: zero-copy views),
   // plus slack for the start of the next pipelined one.
@@ -298,6 +298,7 @@ void Session::dispatch() {
   req.headers = headers_;
   req.body = parser_.chunked() ? std::string_view(chunkedBody_) : view(body_);
   req.peer = &stream_.peer();
+  req.secure = stream_.secure();
   req.memo = &memo_;
   req.arena = &arena_;
 
@@ -421,8 +422,8 @@ void Session::onDrain() {
   }
 }
 
-net::TcpServer::HandlerFactory sessionFactory(const Router& router, const Limits& limits, HttpStats& stats) {
-  return [&router, &limits, &stats](net::Stream& s) -> std::unique_ptr<net::StreamHandler> {
+net::HandlerFactory sessionFactory(const Router& router, const Limits& limits, HttpStats& stats) {
+  return [&router, &limits, &stats](net::Transport& s) -> std::unique_ptr<net::StreamHandler> {
     return std::make_unique<Session>(s, router, limits, stats);
   };
 }

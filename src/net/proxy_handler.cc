@@ -16,7 +16,7 @@ void bump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) 
 // What every connection of one listener shares; the factory holds it, each reader a reference
 // count (connections never outlive their server, but this keeps that out of the contract).
 struct Shared {
-  TcpServer::HandlerFactory inner;
+  HandlerFactory inner;
   const TrustedProxies& trusted;
   uint64_t timeoutMs;
   ProxyProtocolCounters& counters;
@@ -26,7 +26,7 @@ struct Shared {
 // it creates. Until then nothing is written, so onWritten has nobody to tell.
 class ProxyHeaderReader final : public StreamHandler {
  public:
-  ProxyHeaderReader(Stream& stream, std::shared_ptr<const Shared> shared)
+  ProxyHeaderReader(Transport& stream, std::shared_ptr<const Shared> shared)
       : stream_(stream), shared_(std::move(shared)) {
     auto ip = IpBytes::parse(stream_.peer().normalized().ip());
     if (!ip || !shared_->trusted.contains(*ip)) {
@@ -75,6 +75,10 @@ class ProxyHeaderReader final : public StreamHandler {
     stream_.close();  // nothing in flight yet
   }
 
+  void onWake() override {
+    if (inner_) inner_->onWake();
+  }
+
  private:
   void reject(std::atomic<uint64_t>& counter, std::string_view why) {
     bump(counter);
@@ -105,7 +109,7 @@ class ProxyHeaderReader final : public StreamHandler {
     buf_.reset();
   }
 
-  Stream& stream_;
+  Transport& stream_;
   std::shared_ptr<const Shared> shared_;
   std::unique_ptr<StreamHandler> inner_;
   std::unique_ptr<char[]> buf_;  // the header's bytes; released once it is parsed
@@ -114,10 +118,10 @@ class ProxyHeaderReader final : public StreamHandler {
 
 }  // namespace
 
-TcpServer::HandlerFactory proxyProtocolFactory(TcpServer::HandlerFactory inner, const TrustedProxies& trusted,
+HandlerFactory proxyProtocolFactory(HandlerFactory inner, const TrustedProxies& trusted,
                                                uint64_t timeoutMs, ProxyProtocolCounters& counters) {
   auto shared = std::make_shared<const Shared>(Shared{std::move(inner), trusted, timeoutMs, counters});
-  return [shared](Stream& s) -> std::unique_ptr<StreamHandler> {
+  return [shared](Transport& s) -> std::unique_ptr<StreamHandler> {
     return std::make_unique<ProxyHeaderReader>(s, shared);
   };
 }

@@ -105,6 +105,23 @@ void Stream::onTimerCb(uv_timer_t* t) {
   if (!s->closing_) s->handler_->onTimeout();
 }
 
+void Stream::wakeSoon() {
+  if (closing_) return;
+  if (!idle_) {
+    idle_ = std::make_unique<uv_idle_t>();
+    uv_idle_init(server_.loop_, idle_.get());
+    idle_->data = this;
+    ++handlesOpen_;
+  }
+  uv_idle_start(idle_.get(), onIdleCb);  // idempotent while active
+}
+
+void Stream::onIdleCb(uv_idle_t* h) {
+  Stream* s = static_cast<Stream*>(h->data);
+  uv_idle_stop(h);
+  if (!s->closing_) s->handler_->onWake();
+}
+
 void Stream::closeAfterFlush() {
   if (closing_) return;
   pauseReading();
@@ -121,6 +138,7 @@ void Stream::close() {
   closing_ = true;
   uv_close(H(&tcp_), onCloseCb);
   uv_close(H(&timer_), onCloseCb);
+  if (idle_) uv_close(H(idle_.get()), onCloseCb);
 }
 
 void Stream::onCloseCb(uv_handle_t* h) {

@@ -29,9 +29,9 @@ void list(std::string& out, std::string_view name, std::initializer_list<std::st
 
 }  // namespace
 
-std::string issuerFor(std::string_view tenantDomain, std::string_view firstListener) {
+std::string issuerFor(std::string_view tenantDomain, std::string_view firstListener, bool firstIsTls) {
   if (!tenantDomain.empty()) return "https://" + std::string(tenantDomain) + "/";
-  return "http://" + std::string(firstListener) + "/";
+  return (firstIsTls ? "https://" : "http://") + std::string(firstListener) + "/";
 }
 
 std::string buildDiscovery(const DiscoveryInput& in) {

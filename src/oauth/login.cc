@@ -95,13 +95,12 @@ bool returnLocation(std::string_view query, core::Arena& arena, std::string& out
 }
 
 // Starts the browser session on this shard and sends the browser back to /authorize.
-void startSession(Provider& p, http::Deferred d, const User& user, const std::string& location) {
+void startSession(Provider& p, http::Deferred d, const User& user, const std::string& location, bool https) {
   store::SessionRecord rec;
   rec.userId = user.userId;
   rec.sid = randomToken(16);  // the public `sid` claim: not the cookie value
   rec.authTime = Provider::unixNow();
   std::string token = store::encodeToken(p.store().putSession(p.random16(), std::move(rec), p.nowMs()));
-  bool https = isHttpsIssuer(p.shared().issuer);
   int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
   p.afterDurable([d = std::move(d), token = std::move(token), https, maxAgeS, location]() mutable {
     d.complete([&](http::Response& res) {
@@ -139,7 +138,7 @@ void showForm(Provider& p, http::Exchange& ex) {
   // Reuse the browser's token if it has one, so that two open login tabs both work.
   std::string_view existing = findCookie(req, kCsrfCookie);
   std::string csrf = wellFormedCsrf(existing) ? std::string(existing) : randomToken(16);
-  std::string cookie = csrfCookie(csrf, isHttpsIssuer(p.shared().issuer));
+  std::string cookie = csrfCookie(csrf, secureCookies(p.shared().issuer, req));
   // The pointer to a refused STT's warning is shown, not kept: the form returns to /authorize without it.
   http::ParamList params;
   std::string_view ssoRef;
@@ -190,12 +189,13 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
   http::Deferred d = ex.defer();
   std::shared_ptr<const Tenant> tenant = p.shared_.tenant;
   std::string previous(findCookie(req, kSessionCookie));
+  bool https = secureCookies(p.shared_.issuer, req);
   p.shared_.shards->shard(p.shard_).offload(
       [tenant, email = std::string(form.get("email")), password = std::string(form.get("password"))]() -> const User* {
         const User* u = tenant->userByEmail(email);
         return tenant->checkPassword(u, password) ? u : nullptr;
       },
-      [&p, client, d = std::move(d), query = std::move(query), csrf = std::string(cookieToken),
+      [&p, client, d = std::move(d), https, query = std::move(query), csrf = std::string(cookieToken),
        location = std::move(location), previous = std::move(previous), ip = std::move(ip),
        userAgent = std::string(req.header("user-agent")), email = std::string(form.get("email"))](const User* user) mutable {
         logLogin(p, *client, ip, userAgent, user, email);
@@ -210,11 +210,11 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
         store::TokenId old;
         if (!store::decodeToken(previous, store::TokenKind::kSession, static_cast<uint16_t>(p.shared_.shards->size()),
                                 &old)) {
-          return startSession(p, std::move(d), *user, location);
+          return startSession(p, std::move(d), *user, location, https);
         }
         p.onOwner(old.shard, [key = old.key](Provider& owner) { return owner.store().endSession(key).has_value(); },
-                  [&p, d = std::move(d), user, location = std::move(location)](bool) mutable {
-                    startSession(p, std::move(d), *user, location);
+                  [&p, d = std::move(d), user, location = std::move(location), https](bool) mutable {
+                    startSession(p, std::move(d), *user, location, https);
                   });
       });
 }

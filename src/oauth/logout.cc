@@ -35,7 +35,7 @@ void answer(http::Response& res, bool https, const std::string& location) {
 // or the page when it is empty.
 void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location, const Client* client) {
   if (p.storeDown()) return sendErrorPage(ex.response, 503, "temporarily_unavailable", kStoreDownPage);
-  bool https = isHttpsIssuer(p.shared().issuer);
+  bool https = secureCookies(p.shared().issuer, ex.request);
   store::TokenId session;
   if (!store::decodeToken(findCookie(ex.request, kSessionCookie), store::TokenKind::kSession,
                           static_cast<uint16_t>(p.shared().shards->size()), &session)) {

@@ -129,6 +129,8 @@ std::string clearCookie(std::string_view name, bool https) {
 
 bool isHttpsIssuer(std::string_view issuer) { return issuer.substr(0, 8) == "https://"; }
 
+bool secureCookies(std::string_view issuer, const http::Request& req) { return req.secure || isHttpsIssuer(issuer); }
+
 // Browsers refuse SameSite=None without Secure, and Secure cookies are not sent over plain http.
 // So over https (the real deployment) the session cookie is SameSite=None; Secure, which lets it
 // reach /authorize in every cross-site flow, a silent prompt=none request from an application's

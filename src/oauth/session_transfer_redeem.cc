@@ -49,6 +49,7 @@ struct Flow {
   Checked checked;
   std::vector<http::Header> headers;  // Set-Cookie values to send with the answer
   std::vector<std::string> cookieStore;
+  bool https = false;  // cookies carry Secure (pages.h secureCookies)
 };
 
 void addCookie(Flow& f, std::string value) {
@@ -161,7 +162,7 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
         int64_t cap = p.shared().policy.sessionTransferMaxLifetimeS;
         if (cap != 0 && cap < maxAgeS) maxAgeS = cap;
-        addCookie(*f, sessionCookie(made.first, isHttpsIssuer(p.shared().issuer), maxAgeS));
+        addCookie(*f, sessionCookie(made.first, f->https, maxAgeS));
         succeed(p, d, *f, made.second, true);
       });
 }
@@ -197,7 +198,7 @@ void weighExistingSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f
           case SessionCase::kNone: return createBornSession(p, std::move(d), f);
           case SessionCase::kSameUser: return succeed(p, d, *f, r.second, false);
           case SessionCase::kOtherUser:
-            addCookie(*f, clearSessionCookie(isHttpsIssuer(p.shared().issuer)));
+            addCookie(*f, clearSessionCookie(f->https));
             return fail(p, d, *f, RedeemFailure::kUserMismatch);
         }
       });
@@ -247,9 +248,10 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
   f->rq = std::move(rq);
   f->web = &web;
   f->sttHash = tokenHash(f->rq.stt.text);
+  f->https = secureCookies(p.shared().issuer, ex.request);
   if (f->rq.stt.cookieSent) {  // whichever name it came under, the browser drops it
-    addCookie(*f, clearCookie(kSttCookie, isHttpsIssuer(p.shared().issuer)));
-    addCookie(*f, clearCookie(kSttCookieAlt, isHttpsIssuer(p.shared().issuer)));
+    addCookie(*f, clearCookie(kSttCookie, f->https));
+    addCookie(*f, clearCookie(kSttCookieAlt, f->https));
   }
   uint16_t shards = static_cast<uint16_t>(p.shared().shards->size());
   store::TokenId other;

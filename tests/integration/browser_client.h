@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <regex>
 #include <string>
@@ -165,6 +166,8 @@ class Browser {
   explicit Browser(uint16_t port) : port_(port) {}
   // Connects from `sourceIp` (see Client(port, sourceIp)): a browser at another client IP.
   Browser(uint16_t port, std::string sourceIp) : port_(port), sourceIp_(std::move(sourceIp)) {}
+  // Each request on a connection made by `connect` (a TLS one, say).
+  explicit Browser(std::function<Client()> connect) : connect_(std::move(connect)) {}
 
   HttpResponse get(const std::string& target, const std::string& extra = "") {
     return send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + cookieHeader() + extra + "\r\n");
@@ -183,7 +186,7 @@ class Browser {
     return h.empty() ? "" : "Cookie: " + h + "\r\n";
   }
   HttpResponse send(const std::string& request) {
-    Client c(port_, sourceIp_);
+    Client c = connect_ ? connect_() : Client(port_, sourceIp_);
     auto r = c.roundTrip(request, Millis(5000));
     EXPECT_TRUE(r) << c.error();
     if (!r) return {};
@@ -195,8 +198,9 @@ class Browser {
     }
     return *r;
   }
-  uint16_t port_;
+  uint16_t port_ = 0;
   std::string sourceIp_;
+  std::function<Client()> connect_;
   std::map<std::string, std::string> jar_;
 };
 

@@ -441,6 +441,7 @@ Client::~Client() { close(); }
 
 Client::Client(Client&& other) noexcept
     : fd_(std::exchange(other.fd_, -1)),
+      channel_(std::move(other.channel_)),
       buf_(std::move(other.buf_)),
       eof_(other.eof_),
       reset_(other.reset_),
@@ -450,6 +451,7 @@ Client& Client::operator=(Client&& other) noexcept {
   if (this != &other) {
     close();
     fd_ = std::exchange(other.fd_, -1);
+    channel_ = std::move(other.channel_);
     buf_ = std::move(other.buf_);
     eof_ = other.eof_;
     reset_ = other.reset_;
@@ -459,13 +461,15 @@ Client& Client::operator=(Client&& other) noexcept {
 }
 
 void Client::close() {
+  channel_.reset();  // a TLS channel may still say goodbye on the socket
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
 }
 
 bool Client::send(std::string_view bytes) {
   while (!bytes.empty()) {
-    ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    ssize_t n = channel_ ? channel_->send(fd_, bytes.data(), bytes.size())
+                         : ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       error_ = std::string("send: ") + std::strerror(errno);
@@ -491,15 +495,17 @@ void Client::shutdownWrite() {
 bool Client::fill(Clock::time_point deadline) {
   if (eof_) return false;
   for (;;) {
-    pollfd pfd{fd_, POLLIN, 0};
-    int n = ::poll(&pfd, 1, msLeft(deadline));
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) {
-      error_ = "timed out waiting for data";
-      return false;
+    if (!channel_ || !channel_->buffered()) {
+      pollfd pfd{fd_, POLLIN, 0};
+      int n = ::poll(&pfd, 1, msLeft(deadline));
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) {
+        error_ = "timed out waiting for data";
+        return false;
+      }
     }
     char b[16384];
-    ssize_t got = ::recv(fd_, b, sizeof b, 0);
+    ssize_t got = channel_ ? channel_->recv(fd_, b, sizeof b) : ::recv(fd_, b, sizeof b, 0);
     if (got < 0 && errno == EINTR) continue;
     if (got > 0) {
       buf_.append(b, static_cast<size_t>(got));
@@ -556,7 +562,7 @@ std::optional<std::string> Client::readUntilEof(Millis timeout) {
 }
 
 bool Client::readable(Millis timeout) {
-  if (!buf_.empty() || eof_) return true;
+  if (!buf_.empty() || eof_ || (channel_ && channel_->buffered())) return true;
   pollfd pfd{fd_, POLLIN, 0};
   return ::poll(&pfd, 1, static_cast<int>(timeout.count())) > 0;
 }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -111,6 +112,18 @@ struct HttpResponse {
   bool closes() const;  // "Connection: close"
 };
 
+// What a Client's bytes travel through: the socket itself unless a channel is set; the TLS
+// helpers (tls_helpers.h) put TLS there.
+class ClientChannel {
+ public:
+  virtual ~ClientChannel() = default;
+  // Like ::send and ::recv on `fd` (recv: 0 at the end of the stream, < 0 with errno on errors).
+  virtual ssize_t send(int fd, const char* data, size_t n) = 0;
+  virtual ssize_t recv(int fd, char* data, size_t n) = 0;
+  // Bytes already received and decoded, readable without waiting for the socket.
+  virtual bool buffered() const = 0;
+};
+
 class Client {
  public:
   // Connects to 127.0.0.1:port (TCP_NODELAY, close-on-exec). Check connected().
@@ -124,6 +137,10 @@ class Client {
   Client& operator=(Client&& other) noexcept;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
+
+  // Sends and receives through `channel` from now on (a TLS session set up on fd()).
+  void setChannel(std::unique_ptr<ClientChannel> channel) { channel_ = std::move(channel); }
+  ClientChannel* channel() const { return channel_.get(); }
 
   bool connected() const { return fd_ >= 0; }
   int fd() const { return fd_; }
@@ -159,6 +176,7 @@ class Client {
   bool fill(std::chrono::steady_clock::time_point deadline);
 
   int fd_ = -1;
+  std::unique_ptr<ClientChannel> channel_;
   std::string buf_;
   bool eof_ = false;
   bool reset_ = false;

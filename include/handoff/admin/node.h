@@ -22,6 +22,8 @@
 #include "handoff/net/stream.h"
 #include "handoff/oauth/jwt.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/tls/service.h"
+#include "handoff/tls/transport.h"
 
 namespace handoff::admin {
 
@@ -29,6 +31,7 @@ struct ShardState {
   http::HttpStats http;
   net::ConnectionCounters connections;
   net::ProxyProtocolCounters proxyProtocol;             // rejections on PROXY protocol listeners
+  std::unique_ptr<tls::ShardTls> tls;                   // snapshots and counters; null without TLS listeners
   http::Router router;                                  // built on the shard at start
   std::vector<std::unique_ptr<net::TcpServer>> servers;  // one per listener
   std::unique_ptr<oauth::Provider> provider;            // created before the shards start
@@ -71,6 +74,9 @@ class Node {
   void initShard(core::Shard& shard);
   void buildRoutes(http::Router& router, ShardState* st);
   void reloadKeys();
+  core::Status startTls();       // before the shards: the first certificates, or a refusal
+  void initShardTls(core::Shard& shard);
+  void renderTlsMetrics(std::string& out) const;
   void renderProxyProtocolMetrics(std::string& out) const;
   void renderSessionTransferMetrics(std::string& out) const;
   void renderEventMetrics(std::string& out) const;
@@ -87,6 +93,7 @@ class Node {
   // them while they close).
   std::unique_ptr<events::EventLog> events_;    // the tenant log, shared by every shard
   std::unique_ptr<geo::GeoService> geo_;        // the GeoIP databases and their reload
+  std::unique_ptr<tls::TlsService> tls_;        // certificates and ticket keys; null without TLS listeners
   std::unique_ptr<core::ShardSet> shards_;
   std::vector<std::function<void()>> reloadHooks_;
   std::atomic<bool> draining_{false};

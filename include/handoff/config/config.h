@@ -83,6 +83,20 @@ struct ProxyConfig {
   std::vector<std::string> trusted;  // CIDRs, "10.0.0.0/8", "::1/128", or single addresses
 };
 
+// [tls]: certificates for the listen_tls listeners (README "TLS"). PEM files: the chain (leaf
+// first, then intermediates) and its private key. Re-read on SIGHUP.
+struct TlsCertificateConfig {
+  std::string cert;                // chain file
+  std::string key;                 // private key file
+  std::vector<std::string> names;  // SNI names it answers; empty: the DNS names of its subjectAltName
+};
+struct TlsConfig {
+  std::string cert;  // the default certificate: any name no [[tls.certificates]] entry claims
+  std::string key;
+  std::vector<TlsCertificateConfig> certificates;  // picked by the client's SNI name
+  uint32_t ticketRotationS = 3600;  // session ticket keys: a new one this often, the previous kept
+};
+
 // [store]: the embedded durable store (DESIGN.md §1) in DATA_DIR/store.
 struct StoreConfig {
   bool durable = true;              // false: memory only (benchmarks; a restart loses everything)
@@ -96,6 +110,10 @@ struct Config {
   // Listeners whose connections begin with a PROXY protocol header (v1 or v2) from a peer in
   // proxy.trusted. A file that names these and no `listen` has no plain listener.
   std::vector<std::string> listenProxy;
+  // HTTPS listeners (certificates in `tls`). A file that names these and no `listen` has no
+  // plain listener either.
+  std::vector<std::string> listenTls;
+  bool listenIsDefault = true;  // `listen` is the built-in default, named by no file or flag
   unsigned threads = 0;  // 0: one per core
   bool pin = true;
   std::string dataDir = "./handoff-data";
@@ -110,6 +128,7 @@ struct Config {
   PolicyConfig policy;
   ProxyConfig proxy;
   StoreConfig store;
+  TlsConfig tls;
   bool demo = false;
   bool testClock = false;  // --test-clock: POST /test/clock moves the OAuth clock (tests only)
 };
@@ -121,8 +140,10 @@ Config demoConfig();
 core::Result<Config> loadConfigFile(const std::string& path);
 
 // Command-line: `handoffd [--config FILE] [--listen HOST:PORT]... [--listen-proxy HOST:PORT]...
-// [--threads N] [--data-dir DIR] [--geo-asn FILE] [--log-level LEVEL] [--no-pin]`. Flags override
-// the file. PROXY protocol listeners without any proxy.trusted entry are refused.
+// [--listen-tls HOST:PORT]... [--tls-cert FILE] [--tls-key FILE] [--threads N] [--data-dir DIR]
+// [--geo-asn FILE] [--log-level LEVEL] [--no-pin]`. Flags override the file. PROXY protocol
+// listeners without any proxy.trusted entry are refused, TLS listeners without a certificate and
+// key too. TLS or PROXY listeners and no `listen` anywhere leave no default plain listener.
 struct CommandLine {
   bool help = false;
   bool version = false;

@@ -45,6 +45,7 @@ struct Request {
   std::span<const Header> headers;
   std::string_view body;
   const net::SocketAddress* peer = nullptr;
+  bool secure = false;             // it arrived over TLS (cookies then carry Secure)
   ConnectionMemo* memo = nullptr;  // null outside a connection (unit tests)
   core::Arena* arena = nullptr;
   uint16_t routeId = 0;

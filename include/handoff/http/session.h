@@ -4,7 +4,8 @@
 // record offsets (relative to the start of the current request) instead of pointers, so the
 // buffer may grow or be compacted between reads and every header stays a zero-copy view. A
 // request is dispatched when it is complete; its response is appended to the stream's output
-// buffer, and all responses of one read are written with one uv_write. Pipelined requests are
+// buffer, and all responses of one read are written with one uv_write (one TLS record batch on
+// a TLS transport). Pipelined requests are
 // answered in order; after maxPipelined unwritten responses, reading stops until they are written.
 //
 // An endpoint may defer its answer (Exchange::defer): the session then stops parsing, and keeps
@@ -26,13 +27,13 @@
 #include "handoff/http/parser.h"
 #include "handoff/http/router.h"
 #include "handoff/http/stats.h"
-#include "handoff/net/stream.h"
+#include "handoff/net/transport.h"
 
 namespace handoff::http {
 
 class Session final : public net::StreamHandler, private ParserEvents, private DeferTarget {
  public:
-  Session(net::Stream& stream, const Router& router, const Limits& limits, HttpStats& stats);
+  Session(net::Transport& stream, const Router& router, const Limits& limits, HttpStats& stats);
   ~Session() override;
 
  private:
@@ -77,7 +78,7 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   void resetRequest();
   bool extend(Span& s, const char* at, size_t n);
 
-  net::Stream& stream_;
+  net::Transport& stream_;  // the socket, or TLS over it: this class cannot tell
   const Router& router_;
   const Limits& limits_;
   HttpStats& stats_;
@@ -117,7 +118,7 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   bool closing_ = false;
 };
 
-// Builds the handler factory a net::TcpServer needs.
-net::TcpServer::HandlerFactory sessionFactory(const Router& router, const Limits& limits, HttpStats& stats);
+// Builds the handler factory a net::TcpServer (or a layer over its streams) needs.
+net::HandlerFactory sessionFactory(const Router& router, const Limits& limits, HttpStats& stats);
 
 }  // namespace handoff::http

@@ -18,6 +18,7 @@ struct ListenerGroup {
   SocketAddress bound;         // the address actually bound (port 0 resolved)
   std::vector<int> fds;        // one listening, non-blocking socket per shard
   bool proxyProtocol = false;  // connections begin with a PROXY protocol header (net/proxy_handler.h)
+  bool tls = false;            // connections speak TLS (tls/transport.h)
 };
 
 core::Result<ListenerGroup> openListenerGroup(const SocketAddress& addr, unsigned count, int backlog = 1024);

@@ -2,7 +2,7 @@
 // configured for it (`--listen-proxy`, `[server] listen_proxy`).
 //
 // The header is consumed here, below the HTTP layer: the connection's handler is created only
-// once the header is complete, after Stream::peer() has been replaced by the header's source
+// once the header is complete, after Transport::peer() has been replaced by the header's source
 // address, so everything above (Request::peer, the client IP, rate limits, events, device
 // binding) sees the client and never the header. Bytes that followed the header in the same read
 // are handed to that handler as its first read. Thread-bound to the shard that accepted the
@@ -31,7 +31,7 @@ struct ProxyProtocolCounters {
 // connection, closes the connection without an answer. `trusted` and `counters` must outlive
 // the server. The inner handler's first readSpace() must hold the bytes that can follow a header
 // in one read (under kProxyMaxHeaderBytes; http::Session offers 4096).
-TcpServer::HandlerFactory proxyProtocolFactory(TcpServer::HandlerFactory inner, const TrustedProxies& trusted,
+HandlerFactory proxyProtocolFactory(HandlerFactory inner, const TrustedProxies& trusted,
                                                uint64_t timeoutMs, ProxyProtocolCounters& counters);
 
 }  // namespace handoff::net

@@ -1,9 +1,9 @@
 // A TCP connection on one shard's loop, and the per-shard server that accepts them.
 //
-// A Stream owns the socket, a timer and two output buffers (one being written by the kernel,
-// one being filled); the protocol on top implements StreamHandler and owns the input buffer, so
-// that parsed header views can point straight into it. Everything here is thread-bound to the
-// shard whose loop accepted the connection.
+// A Stream is the bottom Transport of a connection (net/transport.h): it owns the socket, a
+// timer and two output buffers (one being written by the kernel, one being filled); the handler
+// on top owns the input buffer, so that parsed header views can point straight into it.
+// Everything here is thread-bound to the shard whose loop accepted the connection.
 #pragma once
 
 #include <uv.h>
@@ -16,56 +16,36 @@
 #include <string>
 
 #include "handoff/net/address.h"
+#include "handoff/net/transport.h"
 
 namespace handoff::net {
 
-class Stream;
-
-class StreamHandler {
- public:
-  virtual ~StreamHandler() = default;
-  // Where the next received bytes go. An empty span pauses reading.
-  virtual std::span<char> readSpace() = 0;
-  // `n` bytes were written at the start of the last readSpace().
-  virtual void onRead(size_t n) = 0;
-  // The peer closed its side or the read failed. The handler decides when to close.
-  virtual void onEof() = 0;
-  // Every byte flushed so far has reached the kernel.
-  virtual void onWritten() = 0;
-  // The timer armed with Stream::armTimer fired.
-  virtual void onTimeout() = 0;
-  // The server is draining: finish what is in flight, then close.
-  virtual void onDrain() = 0;
-};
-
 class TcpServer;
 
-class Stream {
+class Stream final : public Transport {
  public:
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
 
-  // Append response bytes here, then flush(). Valid until the stream closes.
-  std::string& out() { return filling_; }
-  // Starts writing what was appended (one uv_write); if a write is in flight, it follows it.
-  void flush();
-  bool writeIdle() const { return !writing_ && filling_.empty(); }
+  std::string& out() override { return filling_; }
+  // One uv_write of everything appended; if a write is in flight, it follows it.
+  void flush() override;
+  bool writeIdle() const override { return !writing_ && filling_.empty(); }
 
-  void pauseReading();
-  void resumeReading();
-  void armTimer(uint64_t ms);
-  void disarmTimer();
+  void pauseReading() override;
+  void resumeReading() override;
+  void armTimer(uint64_t ms) override;
+  void disarmTimer() override;
+  // A uv_idle handle, created on first use (most connections never need one).
+  void wakeSoon() override;
 
-  // Closes now; unwritten output is dropped.
-  void close();
-  // Closes once everything appended so far is written.
-  void closeAfterFlush();
-  bool closing() const { return closing_; }
+  void close() override;
+  void closeAfterFlush() override;
+  bool closing() const override { return closing_; }
 
-  const SocketAddress& peer() const { return peer_; }
-  // Replaces the peer for everything above: the client that a PROXY protocol header names
-  // (net/proxy_handler.h), set before the connection's real handler exists.
-  void setPeer(const SocketAddress& peer) { peer_ = peer; }
+  const SocketAddress& peer() const override { return peer_; }
+  void setPeer(const SocketAddress& peer) override { peer_ = peer; }
+  bool secure() const override { return false; }
   const SocketAddress& local() const { return local_; }
   uint64_t id() const { return id_; }
 
@@ -79,12 +59,14 @@ class Stream {
   static void onWriteCb(uv_write_t* req, int status);
   static void onTimerCb(uv_timer_t* t);
   static void onCloseCb(uv_handle_t* h);
+  static void onIdleCb(uv_idle_t* h);
 
   TcpServer& server_;
   uint64_t id_;
   uv_tcp_t tcp_;
   uv_timer_t timer_;
   uv_write_t writeReq_;
+  std::unique_ptr<uv_idle_t> idle_;  // wakeSoon's handle, once asked for
   std::unique_ptr<StreamHandler> handler_;
   std::string filling_;
   std::string writingBuf_;
@@ -108,7 +90,7 @@ struct ConnectionCounters {
 // Accepts connections on one listening socket for one shard's loop.
 class TcpServer {
  public:
-  using HandlerFactory = std::function<std::unique_ptr<StreamHandler>(Stream&)>;
+  using HandlerFactory = net::HandlerFactory;
 
   TcpServer(uv_loop_t* loop, int listenFd, HandlerFactory factory, ConnectionCounters& counters);
   ~TcpServer();

@@ -17,8 +17,8 @@ struct DiscoveryInput {
 
 std::string buildDiscovery(const DiscoveryInput& in);
 
-// "http://" + the first listener's HOST:PORT + "/" in demo mode, or "https://" + the configured
-// tenant domain + "/".
-std::string issuerFor(std::string_view tenantDomain, std::string_view firstListener);
+// "http://" (or "https://" when that listener speaks TLS) + the first listener's HOST:PORT + "/"
+// in demo mode, or "https://" + the configured tenant domain + "/".
+std::string issuerFor(std::string_view tenantDomain, std::string_view firstListener, bool firstIsTls);
 
 }  // namespace handoff::oauth

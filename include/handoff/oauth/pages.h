@@ -47,6 +47,9 @@ std::string_view findCookie(const http::Request& req, std::string_view name);
 
 // True for an "https://" issuer: cookies then carry Secure.
 bool isHttpsIssuer(std::string_view issuer);
+// Whether the cookies of an answer to `req` carry Secure (and SameSite=None): an https issuer
+// (TLS ends in front of us, or here), or a request that came over one of our TLS listeners.
+bool secureCookies(std::string_view issuer, const http::Request& req);
 
 // Set-Cookie values. The session cookie lasts `maxAgeS` seconds; clearSessionCookie expires it
 // (Max-Age=0) with the same attributes, so the browser replaces the one it holds. The CSRF

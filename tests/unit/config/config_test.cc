@@ -248,6 +248,62 @@ TEST(CommandLine, ListenProxyIsRepeatableAndNeedsTrustedProxies) {
   EXPECT_FALSE(parseCommandLine(2, missing).ok());
 }
 
+TEST(ConfigFile, TlsSectionAndListeners) {
+  std::string path = writeTemp(
+      "[server]\nlisten_tls = [\"127.0.0.1:8443\"]\n"
+      "[tls]\ncert = \"/etc/h/chain.pem\"\nkey = \"/etc/h/key.pem\"\nticket_rotation_s = 600\n"
+      "[[tls.certificates]]\ncert = \"/etc/h/login.pem\"\nkey = \"/etc/h/login.key\"\nnames = [\"login.example.com\"]\n"
+      "[[tls.certificates]]\ncert = \"/etc/h/other.pem\"\nkey = \"/etc/h/other.key\"\n");
+  auto c = loadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->listenTls, std::vector<std::string>{"127.0.0.1:8443"});
+  EXPECT_TRUE(c->listen.empty());  // no default plain listener beside a TLS one
+  EXPECT_EQ(c->tls.cert, "/etc/h/chain.pem");
+  EXPECT_EQ(c->tls.key, "/etc/h/key.pem");
+  EXPECT_EQ(c->tls.ticketRotationS, 600u);
+  ASSERT_EQ(c->tls.certificates.size(), 2u);
+  EXPECT_EQ(c->tls.certificates[0].names, std::vector<std::string>{"login.example.com"});
+  EXPECT_EQ(c->tls.certificates[1].key, "/etc/h/other.key");
+  EXPECT_TRUE(c->tls.certificates[1].names.empty());
+  unlink(path.c_str());
+  EXPECT_EQ(Config{}.tls.ticketRotationS, 3600u);
+  expectError("[server]\nlisten_tls = [\"127.0.0.1:1\"]\n[tls]\ncertificate = \"x\"\n", "tls.certificate: unknown key");
+  expectError("[server]\nlisten_tls = [\"127.0.0.1:1\"]\n[tls]\nticket_rotation_s = 0\n", "tls.ticket_rotation_s: out of range");
+  expectError("[server]\nlisten_tls = [\"127.0.0.1:1\"]\n[[tls.certificates]]\ncert = \"x\"\n",
+              "tls.certificates[0]: cert and key are required");
+}
+
+TEST(CommandLine, ListenTlsNeedsACertificateAndReplacesTheDefaultListener) {
+  std::string lt = "--listen-tls", addr = "127.0.0.1:0", tc = "--tls-cert", cert = "c.pem", tk = "--tls-key",
+              key = "k.pem", listen = "--listen", plain = "127.0.0.1:1";
+  char* tlsOnly[] = {const_cast<char*>("handoffd"), lt.data(), addr.data(), tc.data(), cert.data(), tk.data(), key.data()};
+  auto cl = parseCommandLine(7, tlsOnly);
+  ASSERT_TRUE(cl.ok()) << cl.error().message();
+  EXPECT_EQ(cl->config.listenTls, std::vector<std::string>{"127.0.0.1:0"});
+  EXPECT_TRUE(cl->config.listen.empty());  // not the demo's 127.0.0.1:8080 as well
+  EXPECT_EQ(cl->config.tls.cert, "c.pem");
+  EXPECT_EQ(cl->config.tls.key, "k.pem");
+  char* both[] = {const_cast<char*>("handoffd"), lt.data(), addr.data(), tc.data(), cert.data(), tk.data(), key.data(),
+                  listen.data(), plain.data()};
+  cl = parseCommandLine(9, both);
+  ASSERT_TRUE(cl.ok()) << cl.error().message();
+  EXPECT_EQ(cl->config.listen, std::vector<std::string>{"127.0.0.1:1"});
+  // A file's plain listener stays beside a TLS listener given by flag.
+  std::string path = writeTemp("[server]\nlisten = [\"127.0.0.1:2\"]\n");
+  std::string cfg = "--config";
+  char* file[] = {const_cast<char*>("handoffd"), cfg.data(), path.data(), lt.data(), addr.data(), tc.data(),
+                  cert.data(), tk.data(), key.data()};
+  cl = parseCommandLine(9, file);
+  ASSERT_TRUE(cl.ok()) << cl.error().message();
+  EXPECT_EQ(cl->config.listen, std::vector<std::string>{"127.0.0.1:2"});
+  unlink(path.c_str());
+  char* noKey[] = {const_cast<char*>("handoffd"), lt.data(), addr.data(), tc.data(), cert.data()};
+  auto refused = parseCommandLine(5, noKey);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("tls.cert and tls.key (--tls-cert, --tls-key)"), std::string::npos)
+      << refused.error().message();
+}
+
 TEST(CommandLine, NoConfigMeansTheDemoTenant) {
   char* argv[] = {const_cast<char*>("handoffd")};
   auto cl = parseCommandLine(1, argv);

@@ -15,6 +15,7 @@
 
 #include "handoff/core/shard_set.h"
 #include "handoff/net/listener.h"
+#include "handoff/net/stream.h"
 
 namespace handoff::http {
 namespace {

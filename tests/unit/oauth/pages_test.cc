@@ -20,6 +20,15 @@ TEST(Pages, SessionCookieIsSameSiteNoneSecureOverHttpsAndLaxOverHttp) {
   EXPECT_EQ(clearSessionCookie(true), "handoff_session=; Max-Age=0; Path=/; HttpOnly; SameSite=None; Secure");
 }
 
+TEST(Pages, CookiesAreSecureForAnHttpsIssuerOrATlsConnection) {
+  http::Request plain, overTls;
+  overTls.secure = true;
+  EXPECT_FALSE(secureCookies("http://127.0.0.1:8080/", plain));
+  EXPECT_TRUE(secureCookies("http://127.0.0.1:8080/", overTls));  // a TLS listener beside a plain first one
+  EXPECT_TRUE(secureCookies("https://127.0.0.1:8443/", plain));   // TLS ends in front of us
+  EXPECT_TRUE(secureCookies("https://tenant.example/", overTls));
+}
+
 TEST(Pages, CsrfCookieIsLaxAndScopedToTheLoginForm) {
   EXPECT_EQ(csrfCookie("t", true), "handoff_csrf=t; Path=/u/login; HttpOnly; SameSite=Lax; Secure");
   EXPECT_EQ(csrfCookie("t", false), "handoff_csrf=t; Path=/u/login; HttpOnly; SameSite=Lax");
