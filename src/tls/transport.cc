@@ -60,6 +60,7 @@ class TlsTransport final : public net::StreamHandler, public net::Transport {
   void onRead(size_t n) override {
     if (!ssl_ || failed_) return;
     received_ = true;
+    readDry_ = false;
     if (BIO_write(rbio_, shard_.readBuffer.get(), static_cast<int>(n)) != static_cast<int>(n)) {
       return fail(established_ ? shard_.counters.errorsAfterHandshake : shard_.counters.failedProtocol);
     }
@@ -130,7 +131,7 @@ class TlsTransport final : public net::StreamHandler, public net::Transport {
       starved_ = false;  // the delivery loop under us goes on by itself
       return;
     }
-    if (established_ && (starved_ || eofPending_ || SSL_pending(ssl_.get()) > 0 || BIO_pending(rbio_) > 0)) {
+    if (established_ && (starved_ || eofPending_ || SSL_pending(ssl_.get()) > 0 || (!readDry_ && BIO_pending(rbio_) > 0))) {
       // Decrypted or received bytes that no socket event will announce: hand them up from the
       // loop, not from inside the caller.
       starved_ = false;
@@ -212,6 +213,7 @@ class TlsTransport final : public net::StreamHandler, public net::Transport {
       }
       int e = SSL_get_error(ssl_.get(), r);  // before any SSL_write (DEPS.md §2)
       if (e == SSL_ERROR_WANT_READ) {
+        readDry_ = true;  // what is left in the read BIO is part of a record: the socket must bring the rest
         if (eofPending_) {
           eofPending_ = false;
           inner_->onEof();
@@ -280,6 +282,7 @@ class TlsTransport final : public net::StreamHandler, public net::Transport {
   bool starved_ = false;      // the handler had no room; reading waits for its resumeReading
   bool delivering_ = false;   // deliver() is on the stack
   bool eofPending_ = false;   // the client left; told after the bytes before it
+  bool readDry_ = false;      // SSL_read wanted more since the last bytes arrived
   bool wakePending_ = false;  // our own wakeSoon
   bool innerWake_ = false;    // the handler's wakeSoon
 };
