@@ -187,7 +187,7 @@ class Browser {
   }
   HttpResponse send(const std::string& request) {
     Client c = connect_ ? connect_() : Client(port_, sourceIp_);
-    auto r = c.roundTrip(request, Millis(5000));
+    auto r = c.roundTrip(request, Millis(15000));
     EXPECT_TRUE(r) << c.error();
     if (!r) return {};
     for (const std::string& sc : setCookies(*r)) {

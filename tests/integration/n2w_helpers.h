@@ -113,7 +113,7 @@ class N2wTest : public ::testing::Test {
     auto r = c.roundTrip("POST /oauth/token HTTP/1.1\r\nHost: " + (host.empty() ? hostPort() : host) +
                              "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + std::to_string(body.size()) +
                              "\r\n\r\n" + body,
-                         Millis(5000));
+                         Millis(15000));
     EXPECT_TRUE(r) << c.error();
     return r ? *r : HttpResponse{};
   }

@@ -89,7 +89,7 @@ class ProxyProtocolTest : public ::testing::Test {
     Client c(proxyPort(), sourceIp);
     ASSERT_TRUE(c.connected()) << c.error();
     c.send(bytes);  // may fail once the server has closed: that is the point
-    auto rest = c.readUntilEof(Millis(5000));
+    auto rest = c.readUntilEof(Millis(15000));
     ASSERT_TRUE(rest) << what << ": still open";
     EXPECT_EQ(*rest, "") << what;
   }
@@ -102,7 +102,7 @@ class ProxyProtocolTest : public ::testing::Test {
                              "\r\nUser-Agent: " + userAgent +
                              "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: " +
                              std::to_string(body.size()) + "\r\n\r\n" + body,
-                         Millis(5000));
+                         Millis(15000));
     ASSERT_TRUE(r) << userAgent << ": " << c.error();
     EXPECT_EQ(r->status, 403) << userAgent << ": " << r->body;
     EXPECT_EQ(jsonField(r->body, "error"), "invalid_grant") << userAgent;
@@ -158,7 +158,7 @@ TEST_F(ProxyProtocolTest, HeaderSplitByteByByteWorks) {
   for (const std::string& header : {v1Header(proxyPort()), v2Header(proxyPort())}) {
     Client c(proxyPort());
     ASSERT_TRUE(c.sendBytewise(header + healthz())) << c.error();
-    auto r = c.readResponse(Millis(5000));
+    auto r = c.readResponse(Millis(15000));
     ASSERT_TRUE(r) << escapeBytes(header) << ": " << c.error();
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, R"({"status":"ok"})");
@@ -171,7 +171,7 @@ TEST_F(ProxyProtocolTest, RequestsPipelinedBehindTheHeaderAreAnswered) {
     Client c(proxyPort());
     ASSERT_TRUE(c.send(header + healthz() + healthz() + healthz(true))) << c.error();
     for (int i = 0; i < 3; ++i) {
-      auto r = c.readResponse(Millis(5000));
+      auto r = c.readResponse(Millis(15000));
       ASSERT_TRUE(r) << escapeBytes(header) << " response " << i << ": " << c.error();
       EXPECT_EQ(r->status, 200);
     }
@@ -198,7 +198,7 @@ TEST_F(ProxyProtocolTest, MalformedHeadersCloseTheConnectionWithoutAnAnswer) {
     Client c(proxyPort());
     ASSERT_TRUE(c.send("PROXY TCP4 203.0"));
     c.shutdownWrite();
-    auto rest = c.readUntilEof(Millis(5000));
+    auto rest = c.readUntilEof(Millis(15000));
     ASSERT_TRUE(rest);
     EXPECT_EQ(*rest, "");
   }
