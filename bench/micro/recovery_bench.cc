@@ -122,6 +122,26 @@ uint64_t dirBytes(const std::string& dir) {
   return n;
 }
 
+// Fresh stores for `shards` shards, and recoverStore() into them, timed.
+struct Recovered {
+  std::vector<std::unique_ptr<ShardStore>> stores;
+  std::vector<ShardStore*> ptrs;
+  handoff::core::Result<RecoveryReport> report = RecoveryReport{};
+  double seconds = 0;
+};
+
+Recovered recoverTimed(const std::string& storeDir, unsigned shards, uint64_t now) {
+  Recovered r;
+  for (unsigned j = 0; j < shards; ++j) {
+    r.stores.push_back(std::make_unique<ShardStore>(static_cast<uint16_t>(j)));
+    r.ptrs.push_back(r.stores.back().get());
+  }
+  auto t0 = Clock::now();
+  r.report = recoverStore(storeDir, r.ptrs, now);
+  r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -219,19 +239,14 @@ int main(int argc, char** argv) {
   uint64_t now = nowWallMs();
   uint64_t live = 0, snapBytes = 0;
   {
-    std::vector<std::unique_ptr<ShardStore>> stores;
-    std::vector<ShardStore*> ptrs;
-    for (unsigned j = 0; j < newShards; ++j) {
-      stores.push_back(std::make_unique<ShardStore>(static_cast<uint16_t>(j)));
-      ptrs.push_back(stores.back().get());
-    }
-    auto t0 = Clock::now();
-    auto rep = recoverStore(storeDir, ptrs, now);
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (!rep) {
-      std::fprintf(stderr, "recovery failed: %s\n", rep.error().message().c_str());
+    Recovered r = recoverTimed(storeDir, newShards, now);
+    if (!r.report) {
+      std::fprintf(stderr, "recovery failed: %s\n", r.report.error().message().c_str());
       return 1;
     }
+    std::vector<ShardStore*>& ptrs = r.ptrs;
+    auto& rep = r.report;
+    double s = r.seconds;
     for (ShardStore* p : ptrs) live += p->durableRecords();
     snapBytes = dirBytes(storeDir);
     std::printf("recovery from the log (%u → %u shards): %.2f s (report %lld ms), %.2f M records/s; "
@@ -244,19 +259,14 @@ int main(int argc, char** argv) {
   }
   // ── 2. from the compacted snapshots ──
   {
-    std::vector<std::unique_ptr<ShardStore>> stores;
-    std::vector<ShardStore*> ptrs;
-    for (unsigned j = 0; j < newShards; ++j) {
-      stores.push_back(std::make_unique<ShardStore>(static_cast<uint16_t>(j)));
-      ptrs.push_back(stores.back().get());
-    }
-    auto t0 = Clock::now();
-    auto rep = recoverStore(storeDir, ptrs, now);
-    double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    if (!rep) {
-      std::fprintf(stderr, "recovery failed: %s\n", rep.error().message().c_str());
+    Recovered r = recoverTimed(storeDir, newShards, now);
+    if (!r.report) {
+      std::fprintf(stderr, "recovery failed: %s\n", r.report.error().message().c_str());
       return 1;
     }
+    std::vector<ShardStore*>& ptrs = r.ptrs;
+    auto& rep = r.report;
+    double s = r.seconds;
     uint64_t again = 0;
     for (ShardStore* p : ptrs) again += p->durableRecords();
     // The log's replay keeps revoked families until a running shard reaps them; snapshots leave
