@@ -206,6 +206,7 @@ int runStts(size_t n, bool distinctUa) {
     return 1;
   }
   report("STT", n, before, after, secs);
+  std::printf("      interned strings: %zu\n", store.internedStrings());
   return 0;
 }
 
@@ -223,6 +224,7 @@ int runCodes(size_t n) {
     return 1;
   }
   report("code", n, before, after, secs);
+  std::printf("      interned strings: %zu\n", store.internedStrings());
   return 0;
 }
 
@@ -251,8 +253,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: store_memory_bench [N] [stt|code|both] [distinct-ua]\n");
     return 2;
   }
-  std::printf("sizeof: SttRecord %zu, CodeRecord %zu, TokenTable slot: STT %zu, code %zu\n", sizeof(SttRecord),
-              sizeof(CodeRecord), TokenTable<SttRecord>::kSlotBytes, TokenTable<CodeRecord>::kSlotBytes);
+  std::printf("sizeof: SttRecord %zu, CodeRecord %zu (what callers see); stored: TtlTable entry STT %zu, code %zu, "
+              "index slot 8\n",
+              sizeof(SttRecord), sizeof(CodeRecord), sizeof(TtlTable<StoredStt>::Entry),
+              sizeof(TtlTable<StoredCode>::Entry));
   int rc = 0;
   if (which != "code") rc |= inChild([&] { return runStts(n, distinctUa); });
   if (which != "stt") rc |= inChild([&] { return runCodes(n); });

@@ -68,7 +68,6 @@ class TokenTable {
 
   size_t size() const { return size_; }
   size_t capacity() const { return mask_ + 1; }
-  static const size_t kSlotBytes;  // bytes per slot (capacity() of them): memory accounting
   // The longest run of occupied slots: what the worst lookup probes (tests, diagnostics).
   size_t longestRun() const {
     size_t best = 0, run = 0;
@@ -258,8 +257,5 @@ class TokenTable {
   size_t size_ = 0;
   Scan* scan_ = nullptr;
 };
-
-template <class V>
-inline const size_t TokenTable<V>::kSlotBytes = sizeof(TokenTable<V>::Slot);
 
 }  // namespace handoff::store
