@@ -18,18 +18,74 @@ constexpr uint8_t kIpv4 = 0xF1;
 constexpr uint8_t kIpv6 = 0xF2;
 constexpr uint8_t kBase64 = 0xF3;
 
-// The address `text` names, when inet_ntop spells it exactly so: the family's header byte and
-// the bytes in `ip`; 0 otherwise.
+// Writes an IPv4 address as inet_ntop does ("192.0.2.1"); returns the end.
+char* formatIpv4(const uint8_t* a, char* out) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) *out++ = '.';
+    unsigned v = a[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+  }
+  return out;
+}
+
+// Writes an IPv6 address as glibc's inet_ntop does: lowercase hex without leading zeros, the
+// longest run of two or more zero groups (the first of equals) as "::", and the IPv4-mapped
+// (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms with a dotted tail. inet_ntop formats
+// through printf, which made it most of the cost of a packed STT; this does the same by hand.
+char* formatIpv6(const uint8_t* a, char* out) {
+  uint16_t w[8];
+  for (int i = 0; i < 8; ++i) w[i] = static_cast<uint16_t>(a[2 * i] << 8 | a[2 * i + 1]);
+  int best = -1, bestLen = 0;
+  for (int i = 0; i < 8;) {
+    if (w[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && w[j] == 0) ++j;
+    if (j - i > bestLen) best = i, bestLen = j - i;
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 8;) {
+    if (i == best) {
+      *out++ = ':';
+      if (i == 0) *out++ = ':';
+      i += bestLen;
+      continue;
+    }
+    if (i == 6 && best == 0 && (bestLen == 6 || (bestLen == 5 && w[5] == 0xffff))) {
+      return formatIpv4(a + 12, out);  // "::" or "::ffff:" already written
+    }
+    bool leading = true;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      unsigned nibble = (w[i] >> shift) & 0xF;
+      if (leading && nibble == 0 && shift != 0) continue;
+      leading = false;
+      *out++ = kHex[nibble];
+    }
+    if (++i < 8) *out++ = ':';
+  }
+  return out;
+}
+
+// The address `text` names, when it is spelled exactly as inet_ntop spells it: the family's
+// header byte and the bytes in `ip`; 0 otherwise.
 uint8_t packIp(std::string_view text, uint8_t ip[16]) {
   char in[INET6_ADDRSTRLEN], back[INET6_ADDRSTRLEN];
   if (text.empty() || text.size() >= sizeof in) return 0;
   std::memcpy(in, text.data(), text.size());
   in[text.size()] = '\0';
-  for (auto [family, header] : {std::pair{AF_INET, kIpv4}, std::pair{AF_INET6, kIpv6}}) {
-    if (inet_pton(family, in, ip) == 1 && inet_ntop(family, ip, back, sizeof back) != nullptr &&
-        std::strcmp(in, back) == 0) {
-      return header;
-    }
+  if (inet_pton(AF_INET, in, ip) == 1) {
+    char* end = formatIpv4(ip, back);
+    return std::string_view(back, static_cast<size_t>(end - back)) == text ? kIpv4 : 0;
+  }
+  if (inet_pton(AF_INET6, in, ip) == 1) {
+    char* end = formatIpv6(ip, back);
+    return std::string_view(back, static_cast<size_t>(end - back)) == text ? kIpv6 : 0;
   }
   return 0;
 }
@@ -131,8 +187,8 @@ void PackedStrings::read(size_t i, std::string& out) const {
         core::encodeBase64Url(data, len, out.data());
       } else {
         char text[INET6_ADDRSTRLEN];
-        inet_ntop(header == kIpv4 ? AF_INET : AF_INET6, data, text, sizeof text);
-        out.assign(text);
+        char* end = header == kIpv4 ? formatIpv4(data, text) : formatIpv6(data, text);
+        out.assign(text, static_cast<size_t>(end - text));
       }
       return;
     }

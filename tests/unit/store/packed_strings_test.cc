@@ -2,7 +2,10 @@
 // base64url and inet_ntop-spelled addresses take less room, anything else is kept as text.
 #include "handoff/store/packed_strings.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include <random>
 #include <string>
@@ -86,6 +89,33 @@ TEST(PackedStrings, AddressesInTheirNormalFormAreStoredAsBytes) {
                          "fe80::1:0:0:1", "1:2:3:4:5:6:7:8"}) {
     EXPECT_EQ(roundTrip(ip, Packing::kIp), ip);
     EXPECT_LE(sizeOf(ip, Packing::kIp), 1 + 1 + 16u) << ip;
+  }
+}
+
+TEST(PackedStrings, AddressesAsInetNtopWritesThemAreAllStoredAsBytes) {
+  // The store formats addresses itself (inet_ntop goes through printf): it must spell every
+  // address as inet_ntop does, or the address would be kept as text.
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 50000; ++i) {
+    uint8_t a[16];
+    for (auto& b : a) b = static_cast<uint8_t>(rng());
+    uint32_t zeros = static_cast<uint32_t>(rng());  // runs of zero groups of every shape
+    for (int g = 0; g < 8; ++g) {
+      if ((zeros >> g) & 1) a[2 * g] = a[2 * g + 1] = 0;
+      if (((zeros >> (8 + g)) & 3) == 0) a[2 * g] = 0;  // groups with leading zero digits
+    }
+    if (i % 7 == 0) {  // IPv4-mapped and IPv4-compatible forms, and their near misses
+      std::memset(a, 0, 10);
+      a[10] = a[11] = (i % 14 == 0) ? 0xFF : 0;
+      if (i % 21 == 0) a[12] = a[13] = 0;
+    }
+    char text[INET6_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET6, a, text, sizeof text), nullptr);
+    ASSERT_EQ(roundTrip(text, Packing::kIp), text);
+    ASSERT_EQ(sizeOf(text, Packing::kIp), 1 + 1 + 16u) << text;
+    ASSERT_NE(inet_ntop(AF_INET, a, text, sizeof text), nullptr);
+    ASSERT_EQ(roundTrip(text, Packing::kIp), text);
+    ASSERT_EQ(sizeOf(text, Packing::kIp), 1 + 1 + 4u) << text;
   }
 }
 
