@@ -66,6 +66,14 @@ TEST(InternTable, HoldsArbitraryBytes) {
   EXPECT_NE(t.acquire(std::string_view("a", 1)), h);
 }
 
+TEST(SipHash, MatchesTheReferenceVector) {
+  // The SipHash paper, appendix A: key 00..0f, message 00..0e, SipHash-2-4.
+  std::string msg;
+  for (int i = 0; i < 15; ++i) msg.push_back(static_cast<char>(i));
+  EXPECT_EQ(sipHash(0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull, msg, 2, 4), 0xa129ca6149be45e5ull);
+  EXPECT_NE(sipHash(1, 2, msg), sipHash(1, 3, msg)) << "the key changes the hash";
+}
+
 TEST(InternTableDeathTest, AReleasedHandleIsABrokenInvariant) {
   InternTable t;
   auto h = t.acquire("x");
