@@ -135,8 +135,10 @@ void releaseCode(StoredCode& c, InternTable& strings) {
   c.strings.reset();
 }
 
-void makeTombstone(StoredCode& c, InternTable& strings) {
-  releaseCode(c, strings);
+void makeTombstone(StoredCode& c) {
+  // The references stay until the code expires (releaseCode): releasing them here would make a
+  // client's strings leave and come back with every code on a quiet shard.
+  c.strings.reset();
   c.used = true;
 }
 

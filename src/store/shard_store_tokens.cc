@@ -40,7 +40,7 @@ ShardStore::CodeUse ShardStore::redeemCode(const TokenKey& key, uint64_t nowMs) 
   out.outcome = CodeOutcome::kOk;
   out.record = unpackCode(*c, strings_);
   out.record.used = true;
-  makeTombstone(*c, strings_);  // a replay needs only what the exchange produced
+  makeTombstone(*c);  // a replay needs only what the exchange produced
   return out;
 }
 

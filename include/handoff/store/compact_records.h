@@ -55,10 +55,11 @@ struct StoredCode {
 // unused).
 StoredCode packCode(const CodeRecord& r, InternTable& strings);
 // The record: all of it for an unused code; for a tombstone, used, the times, the flags and the
-// issued keys (its strings and references are gone).
+// issued keys (its other strings are gone).
 CodeRecord unpackCode(const StoredCode& c, const InternTable& strings);
-// Marks the code used and drops what only the exchange needed (strings, references).
-void makeTombstone(StoredCode& c, InternTable& strings);
+// Marks the code used and drops its strings block, which only the exchange needed. Its
+// references stay until releaseCode.
+void makeTombstone(StoredCode& c);
 // A tombstone's issued tokens; {} for none.
 TokenKey issuedAccess(const StoredCode& c);
 TokenKey issuedFamily(const StoredCode& c);

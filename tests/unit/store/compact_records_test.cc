@@ -143,8 +143,9 @@ TEST(CompactCode, ATombstoneKeepsWhatAReplayRevokes) {
   const TokenKey at{1, 2}, rt{3, 4};
   setIssued(s, &at, &rt);
   EXPECT_EQ(unpackCode(s, strings).userId, fullCode().userId) << "an unused code's strings are its own";
-  makeTombstone(s, strings);
-  EXPECT_EQ(strings.size(), 0u) << "its references went with the exchange";
+  makeTombstone(s);
+  EXPECT_TRUE(s.strings.empty()) << "its strings went with the exchange";
+  EXPECT_EQ(strings.size(), 4u) << "its references stay until it expires";
   EXPECT_TRUE(s.used);
   EXPECT_EQ(issuedAccess(s), TokenKey{});
   setIssued(s, &at, nullptr);
@@ -164,6 +165,8 @@ TEST(CompactCode, ATombstoneKeepsWhatAReplayRevokes) {
   const TokenKey none{};
   setIssued(s, &none, &none);
   EXPECT_TRUE(s.strings.empty());
+  releaseCode(s, strings);
+  EXPECT_EQ(strings.size(), 0u);
 }
 
 TEST(ShardStoreCompact, AnSttReadsBackAsItWasPut) {
@@ -195,13 +198,13 @@ TEST(ShardStoreCompact, ACodeReadsBackAsItWasPut) {
   ASSERT_EQ(use.outcome, CodeOutcome::kOk);
   c.used = true;  // as the exchange sees it
   expectSame(use.record, c);
-  EXPECT_EQ(store.internedStrings(), 0u) << "the exchanged code keeps no strings";
   EXPECT_EQ(store.redeemCode(id.key, 3000).outcome, CodeOutcome::kReplayed);
   auto taken = store.takeCode(id.key, 4000);
   ASSERT_TRUE(taken.has_value());
   EXPECT_TRUE(taken->used);
   EXPECT_TRUE(taken->userId.empty()) << "a used code reads as its tombstone";
   EXPECT_EQ(store.codes(), 0u);
+  EXPECT_EQ(store.internedStrings(), 0u) << "a taken code gives back its references";
 }
 
 TEST(ShardStoreCompact, TakingAnUnusedCodeGivesItWhole) {
@@ -216,6 +219,19 @@ TEST(ShardStoreCompact, TakingAnUnusedCodeGivesItWhole) {
   EXPECT_EQ(store.internedStrings(), 0u);
   store.reap(61'000);  // the hole it left goes at the code's own expiry
   EXPECT_EQ(store.codes(), 0u);
+}
+
+TEST(ShardStoreCompact, ExchangedCodesKeepTheirStringsUntilTheyExpire) {
+  ShardStore store(1);
+  std::array<uint8_t, 16> random{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 18};
+  TokenId id = store.putCode(random, fullCode(), 1000);
+  ASSERT_EQ(store.redeemCode(id.key, 2000).outcome, CodeOutcome::kOk);
+  EXPECT_EQ(store.internedStrings(), 4u) << "client, redirect URI, scope, audience: shared until expiry";
+  store.reap(60'999);
+  EXPECT_EQ(store.codes(), 1u);
+  store.reap(61'000);
+  EXPECT_EQ(store.codes(), 0u);
+  EXPECT_EQ(store.internedStrings(), 0u);
 }
 
 }  // namespace
