@@ -24,13 +24,11 @@ constexpr std::array<uint8_t, 256> makeTable(char c62, char c63) {
 constexpr std::array<uint8_t, 256> kUrlTable = makeTable('-', '_');
 constexpr std::array<uint8_t, 256> kStdTable = makeTable('+', '/');
 
-// Decodes `in` (no padding) with `table`, appending to `out`; restores `out` on failure.
-bool decodeWith(std::string_view in, const std::array<uint8_t, 256>& table, std::string& out) {
+// Decodes `in` (no padding, length not 1 modulo 4) with `table` into `d`, which has room for
+// base64UrlDecodedLength(in.size()) bytes; false if a character is outside the table or unused
+// trailing bits are set.
+bool decodeInto(std::string_view in, const std::array<uint8_t, 256>& table, uint8_t* d) {
   size_t rem = in.size() % 4;
-  if (rem == 1) return false;  // one character carries 6 bits: less than a byte
-  size_t start = out.size();
-  out.resize(start + in.size() / 4 * 3 + (rem == 0 ? 0 : rem - 1));
-  auto* d = reinterpret_cast<uint8_t*>(out.data() + start);
   const auto* s = reinterpret_cast<const unsigned char*>(in.data());
   size_t full = in.size() - rem;
   uint32_t bad = 0;  // ORs every table value: any 0xFF sets bit 7, which no valid value has
@@ -53,7 +51,15 @@ bool decodeWith(std::string_view in, const std::array<uint8_t, 256>& table, std:
     uint32_t unused = rem == 2 ? (v & 0xFFFF) : (v & 0xFF);
     if ((bad & 0x80) == 0 && unused != 0) bad = 0x80;
   }
-  if (bad & 0x80) {
+  return (bad & 0x80) == 0;
+}
+
+// Decodes `in` (no padding) with `table`, appending to `out`; restores `out` on failure.
+bool decodeWith(std::string_view in, const std::array<uint8_t, 256>& table, std::string& out) {
+  if (in.size() % 4 == 1) return false;  // one character carries 6 bits: less than a byte
+  size_t start = out.size();
+  out.resize(start + base64UrlDecodedLength(in.size()));
+  if (!decodeInto(in, table, reinterpret_cast<uint8_t*>(out.data() + start))) {
     out.resize(start);
     return false;
   }
@@ -93,6 +99,10 @@ void appendBase64Url(std::string& out, std::string_view in) {
 
 bool decodeBase64Url(std::string_view in, std::string& out) {
   return decodeWith(in, kUrlTable, out);
+}
+
+bool decodeBase64Url(std::string_view in, uint8_t* out) {
+  return in.size() % 4 != 1 && decodeInto(in, kUrlTable, out);
 }
 
 bool decodeBase64(std::string_view in, std::string& out) {

@@ -5,49 +5,6 @@
 
 namespace handoff::store {
 
-TokenId ShardStore::putCode(Random16 random, CodeRecord rec, uint64_t nowMs) {
-  rec.home = homeOf(rec.home);
-  TokenId id = makeTokenId(TokenKind::kCode, rec.home, random);
-  rec.expiresAtMs = nowMs + limits_.codeTtlMs;
-  codes_.insert(id.key, std::move(rec));
-  codeExpiry_.push_back({nowMs + limits_.codeTtlMs, id.key});
-  return id;
-}
-
-std::optional<CodeRecord> ShardStore::takeCode(const TokenKey& key, uint64_t nowMs) {
-  std::optional<CodeRecord> rec = codes_.take(key);
-  if (rec && rec->expiresAtMs <= nowMs) return std::nullopt;
-  return rec;
-}
-
-ShardStore::CodeUse ShardStore::redeemCode(const TokenKey& key, uint64_t nowMs) {
-  CodeUse out;
-  CodeRecord* c = codes_.find(key);
-  if (c == nullptr || c->expiresAtMs <= nowMs) return out;
-  if (c->used) {
-    if (!(c->issuedAccess == TokenKey{}) && access_.erase(c->issuedAccess)) logKey(RecordType::kAccessRevoked, c->issuedAccess);
-    if (RefreshFamily* f = families_.find(c->issuedFamily); f != nullptr && !f->revoked) {
-      f->revoked = true;
-      logKey(RecordType::kFamilyRevoked, c->issuedFamily);
-    }
-    c->issuedAccess = {};
-    c->issuedFamily = {};
-    out.outcome = CodeOutcome::kReplayed;
-    return out;
-  }
-  c->used = true;
-  out.outcome = CodeOutcome::kOk;
-  out.record = *c;
-  return out;
-}
-
-void ShardStore::attachIssued(const TokenKey& code, const TokenKey* access, const TokenKey* family) {
-  CodeRecord* c = codes_.find(code);
-  if (c == nullptr) return;
-  if (access != nullptr) c->issuedAccess = *access;
-  if (family != nullptr) c->issuedFamily = *family;
-}
-
 TokenId ShardStore::putAccess(Random16 random, AccessRecord rec, uint64_t nowMs) {
   rec.home = homeOf(rec.home);
   TokenId id = makeTokenId(TokenKind::kAccessToken, rec.home, random);
@@ -67,33 +24,6 @@ bool ShardStore::revokeAccess(const TokenKey& key) {
   if (!access_.erase(key)) return false;
   logKey(RecordType::kAccessRevoked, key);
   return true;
-}
-
-TokenId ShardStore::putStt(Random16 random, SttRecord rec, uint64_t nowMs) {
-  rec.home = homeOf(rec.home);
-  TokenId id = makeTokenId(TokenKind::kSessionTransfer, rec.home, random);
-  rec.mintedAtMs = nowMs;
-  rec.expiresAtMs = nowMs + limits_.sttTtlMs;
-  stts_.insert(id.key, std::move(rec));
-  sttExpiry_.push_back({nowMs + limits_.sttTtlMs, id.key});
-  return id;
-}
-
-ShardStore::SttUse ShardStore::takeStt(const TokenKey& key, uint64_t nowMs) {
-  SttUse out;
-  SttRecord* rec = stts_.find(key);
-  if (rec == nullptr) return out;  // never minted, or reaped long after its expiry
-  out.record = *rec;
-  if (rec->expiresAtMs <= nowMs) {
-    rec->used = true;  // kept until the reaper drops it, so a late presentation reads "expired"
-    out.outcome = SttOutcome::kExpired;
-  } else if (rec->used) {
-    out.outcome = SttOutcome::kAlreadyUsed;
-  } else {
-    rec->used = true;  // consumed on first presentation, whatever happens next
-    out.outcome = familyAlive(rec->parentFamily) ? SttOutcome::kOk : SttOutcome::kParentRevoked;
-  }
-  return out;
 }
 
 bool ShardStore::familyAlive(const TokenKey& family) const {
@@ -274,12 +204,8 @@ void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) 
 }
 
 void ShardStore::reap(uint64_t nowMs) {
-  while (!codeExpiry_.empty() && codeExpiry_.front().atMs <= nowMs) {
-    const TokenKey key = codeExpiry_.front().key;
-    codeExpiry_.pop_front();
-    const CodeRecord* c = codes_.find(key);
-    if (c != nullptr && c->expiresAtMs <= nowMs) codes_.erase(key);
-  }
+  codes_.expire([nowMs](const StoredCode& c) { return c.expiresAtMs <= nowMs; },
+                [this](const TokenKey&, StoredCode& c) { releaseCode(c, strings_); });
   while (!accessExpiry_.empty() && accessExpiry_.front().atMs <= nowMs) {
     const TokenKey key = accessExpiry_.front().key;
     accessExpiry_.pop_front();
@@ -288,12 +214,9 @@ void ShardStore::reap(uint64_t nowMs) {
   }
   // STTs are kept for a while after they expire, so that a late presentation is reported as
   // "expired" (with who minted it, from where, how long ago) rather than "not found".
-  while (!sttExpiry_.empty() && sttExpiry_.front().atMs + limits_.sttTombstoneMs <= nowMs) {
-    const TokenKey key = sttExpiry_.front().key;
-    sttExpiry_.pop_front();
-    const SttRecord* t = stts_.find(key);
-    if (t != nullptr && t->expiresAtMs + limits_.sttTombstoneMs <= nowMs) stts_.erase(key);
-  }
+  const uint64_t sttKeptMs = limits_.sttTtlMs + limits_.sttTombstoneMs;
+  stts_.expire([nowMs, sttKeptMs](const StoredStt& t) { return t.mintedAtMs + sttKeptMs <= nowMs; },
+               [this](const TokenKey&, StoredStt& t) { releaseStt(t, strings_); });
   while (!sessionChecks_.empty() && sessionChecks_.top().atMs <= nowMs) {
     const TokenKey key = sessionChecks_.top().key;
     sessionChecks_.pop();

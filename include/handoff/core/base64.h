@@ -18,6 +18,11 @@ constexpr size_t base64UrlEncodedLength(size_t n) {
   return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
 }
 
+// The number of bytes an unpadded base64url text of `n` characters encodes (n % 4 != 1).
+constexpr size_t base64UrlDecodedLength(size_t n) {
+  return n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+}
+
 // Writes the unpadded base64url encoding of in[0..n) to `out`, which must have room for
 // base64UrlEncodedLength(n) characters, and returns that length.
 size_t encodeBase64Url(const uint8_t* in, size_t n, char* out);
@@ -29,6 +34,9 @@ void appendBase64Url(std::string& out, std::string_view in);
 // base64url: only [A-Za-z0-9_-], a length that is not 1 modulo 4, and zero unused bits in the
 // last character. The empty string decodes to nothing. On false `out` is left as it was.
 bool decodeBase64Url(std::string_view in, std::string& out);
+// The same into `out`, which must have room for base64UrlDecodedLength(in.size()) bytes (its
+// contents are unspecified on false). No allocation.
+bool decodeBase64Url(std::string_view in, uint8_t* out);
 
 // Like decodeBase64Url for the standard alphabet [A-Za-z0-9+/] with '=' padding: the length
 // must be a multiple of 4 and padding may only close the last group ("xx==" or "xxx=").

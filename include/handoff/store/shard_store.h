@@ -14,8 +14,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "handoff/store/compact_records.h"
 #include "handoff/store/journal.h"
 #include "handoff/store/records.h"
+#include "handoff/store/ttl_table.h"
 
 namespace handoff::store {
 
@@ -65,9 +67,12 @@ class ShardStore {
   // Records kept for recovery counts: families, sessions, access tokens.
   size_t durableRecords() const { return families_.size() + sessions_.size() + access_.size(); }
 
-  // ── codes ──
+  // ── codes (shard_store_tokens.cc) ──
+  // Codes and STTs are kept compact (compact_records.h, ttl_table.h); what goes in reads back
+  // the same.
   TokenId putCode(Random16 random, CodeRecord rec, uint64_t nowMs);
   // Removes the code whatever happens next: a code works once, and never after it expired.
+  // A code already exchanged reads as its tombstone (used, times, flags, issued tokens).
   std::optional<CodeRecord> takeCode(const TokenKey& key, uint64_t nowMs);
 
   struct CodeUse {
@@ -77,7 +82,8 @@ class ShardStore {
   // The exchange of a code: the first use succeeds and leaves a tombstone; a second use revokes
   // what the first produced (see attachIssued) and fails. Expired codes are unknown.
   CodeUse redeemCode(const TokenKey& key, uint64_t nowMs);
-  // Records the tokens a redeemed code produced (both on this shard).
+  // Records the tokens a redeemed code produced (both on this shard); ignored for a code that
+  // redeemCode has not redeemed.
   void attachIssued(const TokenKey& code, const TokenKey* access, const TokenKey* family);
 
   // ── opaque access tokens ──
@@ -85,7 +91,7 @@ class ShardStore {
   const AccessRecord* findAccess(const TokenKey& key, uint64_t nowMs);
   bool revokeAccess(const TokenKey& key);
 
-  // ── session transfer tokens ──
+  // ── session transfer tokens (shard_store_tokens.cc) ──
   TokenId putStt(Random16 random, SttRecord rec, uint64_t nowMs);
   struct SttUse {
     SttOutcome outcome = SttOutcome::kNotFound;
@@ -150,6 +156,7 @@ class ShardStore {
   size_t families() const { return families_.size(); }
   size_t accessTokens() const { return access_.size(); }
   size_t sessionTransferTokens() const { return stts_.size(); }
+  size_t internedStrings() const { return strings_.size(); }  // distinct, held by codes and STTs
 
  private:
   struct FamilyRef {
@@ -166,8 +173,10 @@ class ShardStore {
   uint16_t shard_;
   StoreLimits limits_;
   Journal* journal_ = nullptr;
-  TokenTable<CodeRecord> codes_{256};
-  std::deque<Expiry> codeExpiry_;  // codes share one TTL: insertion order is expiry order
+  // Codes and STTs each share one TTL: insertion order is expiry order, which TtlTable keeps.
+  // Their repeated strings are interned here (their other strings are packed per record).
+  InternTable strings_;
+  TtlTable<StoredCode> codes_{256};
   // Revokes a family and, when it is the parent of STT-born sessions with cascade on, ends them
   // and revokes every family issued in them (SPEC.md §5).
   void revokeFamily(RefreshFamily& family, const TokenKey& familyKey);
@@ -187,8 +196,7 @@ class ShardStore {
   std::optional<SessionRecord> takeSession(const TokenKey& key);
   uint16_t homeOf(uint16_t home) const { return home == kNoHome ? shard_ : home; }
 
-  TokenTable<SttRecord> stts_{256};
-  std::deque<Expiry> sttExpiry_;
+  TtlTable<StoredStt> stts_{256};
   Cascade lastCascade_;
   std::atomic<uint64_t> cascades_{0};
   TokenTable<AccessRecord> access_{256};

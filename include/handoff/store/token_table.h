@@ -47,10 +47,20 @@ struct TableScan {
   std::vector<TokenKey> moved;  // records carried behind the cursor: visited by key
 };
 
+// Distinct, well-mixed seeds for the tables' hashes (splitmix64 of a counter): tables differ,
+// runs are repeatable.
+inline uint64_t nextTableSeed() {
+  static std::atomic<uint64_t> counter{0};
+  uint64_t z = counter.fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 template <class V>
 class TokenTable {
  public:
-  explicit TokenTable(size_t initialCapacity = 1024) : seed_(nextSeed()) {
+  explicit TokenTable(size_t initialCapacity = 1024) : seed_(nextTableSeed()) {
     size_t cap = 16;
     while (cap < initialCapacity) cap *= 2;
     allocate(cap);
@@ -189,15 +199,6 @@ class TokenTable {
   };
 
   size_t home(const TokenKey& k) const { return static_cast<size_t>(((k.lo ^ seed_) * 0x9E3779B97F4A7C15ull) >> shift_); }
-
-  // Distinct, well-mixed seeds (splitmix64 of a counter): tables differ, runs are repeatable.
-  static uint64_t nextSeed() {
-    static std::atomic<uint64_t> counter{0};
-    uint64_t z = counter.fetch_add(0x9E3779B97F4A7C15ull, std::memory_order_relaxed);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
 
   size_t indexOf(const TokenKey& k) const {
     for (size_t i = home(k);; i = (i + 1) & mask_) {
