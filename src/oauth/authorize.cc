@@ -241,7 +241,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
   }
 
   http::Deferred d = ex.defer();
-  p.onOwner(
+  p.onOwnerEager(  // a code is memory-only, and the session was durable before its cookie left
       session.shard,
       [key = session.key, code = std::move(code), maxAge, tenant = p.shared_.tenant](Provider& owner) mutable {
         uint64_t now = owner.nowMs();

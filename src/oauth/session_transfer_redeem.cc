@@ -172,7 +172,7 @@ enum class SessionCase : uint8_t { kNone, kSameUser, kOtherUser };
 // SPEC.md §3 rows 2 and 3: the browser already has a session.
 void weighExistingSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
   store::TokenId session = *f->rq.session;
-  p.onOwner(
+  p.onOwnerEager(
       session.shard,
       [f, key = session.key](Provider& owner) {
         std::pair<SessionCase, std::string> out{SessionCase::kNone, {}};
@@ -257,7 +257,7 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
   store::TokenId other;
   if (!f->rq.stt.other.empty() && f->rq.stt.other != f->rq.stt.text &&
       store::decodeToken(f->rq.stt.other, TokenKind::kSessionTransfer, shards, &other)) {
-    p.onOwner(other.shard, [key = other.key](Provider& owner) { return owner.store().takeStt(key, owner.nowMs()).outcome; },
+    p.onOwnerEager(other.shard, [key = other.key](Provider& owner) { return owner.store().takeStt(key, owner.nowMs()).outcome; },
               [](SttOutcome) {});
   }
   http::Deferred d = ex.defer();
@@ -266,7 +266,9 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
     return fail(p, d, *f, RedeemFailure::kNotFound);
   }
   f->sttShard = id.shard;
-  p.onOwner(
+  // Taking the STT logs nothing (STTs are memory-only): the answer waits only for the session
+  // it creates, not also for the commit in flight when it was taken.
+  p.onOwnerEager(
       id.shard,
       [f, key = id.key](Provider& owner) {
         Checked c;

@@ -73,27 +73,28 @@ class Provider {
   const ProviderShared& shared() const { return shared_; }
   unsigned shard() const { return shard_; }
 
-  // Runs fn(ownerProvider) on `owner`'s shard, then done(result) here — once every record fn
-  // made durable is on disk (the owner's write-ahead log), so that nothing is acknowledged before
-  // it would survive a crash. Inline when the owner is this shard and fn logged nothing.
+  // Runs fn(ownerProvider) on `owner`'s shard, then done(result) here — once this shard's log
+  // is durable up to fn's records and every record before them, so that nothing is acknowledged
+  // before it would survive a crash (a result may rest on a change another request logged and
+  // that is not on disk yet: an idempotent revocation finding the family already revoked).
   template <class F, class D>
   void onOwner(unsigned owner, F&& fn, D&& done) {
-    if (owner == shard_) {
-      auto result = fn(*this);
-      afterDurable([done = std::forward<D>(done), result = std::move(result)]() mutable { done(std::move(result)); });
-      return;
-    }
-    std::vector<Provider*>* peers = &peers_;
-    core::ShardSet* shards = shared_.shards;
-    unsigned back = shard_;
-    shards->post(owner, [peers, shards, owner, back, fn = std::forward<F>(fn), done = std::forward<D>(done)]() mutable {
-      Provider& o = *(*peers)[owner];
-      auto result = fn(o);
-      o.afterDurable([shards, back, done = std::move(done), result = std::move(result)]() mutable {
-        shards->post(back, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
-      });
-    });
+    hop<false>(owner, std::forward<F>(fn), std::forward<D>(done));
   }
+
+  // The same, except that done runs without waiting for the group commit in flight when fn
+  // logged nothing. Only for steps whose result, when nothing was logged, can rest on no change
+  // that is not yet durable except to refuse (a pending revocation or end, a consumed STT), or
+  // leads to a step that logs and so waits: a token or cookie is handed out only once its record
+  // is durable, so a step that merely finds one adds nothing to wait for. (The STT redemption and
+  // SSO at /authorize: with waiting, each waited for a commit of other requests' records.)
+  template <class F, class D>
+  void onOwnerEager(unsigned owner, F&& fn, D&& done) {
+    hop<true>(owner, std::forward<F>(fn), std::forward<D>(done));
+  }
+
+  // Records this shard has logged so far (0 without a log).
+  uint64_t logged() const { return wal_ != nullptr ? wal_->appended() : 0; }
 
   // Runs fn() once this shard's logged records are durable (at once without a log).
   template <class F>
@@ -156,6 +157,31 @@ class Provider {
   RateLimiter loginLimiter_;  // POST /u/login attempts per client IP, this shard's share
   SessionTransferStats sttStats_;
   std::shared_ptr<const geo::Snapshot> geo_;  // this shard's copy of the databases in service
+
+  template <bool kEager, class F, class D>
+  void hop(unsigned owner, F&& fn, D&& done) {
+    if (owner == shard_) {
+      uint64_t before = logged();
+      auto result = fn(*this);
+      if (kEager && logged() == before) return done(std::move(result));
+      afterDurable([done = std::forward<D>(done), result = std::move(result)]() mutable { done(std::move(result)); });
+      return;
+    }
+    std::vector<Provider*>* peers = &peers_;
+    core::ShardSet* shards = shared_.shards;
+    unsigned back = shard_;
+    shards->post(owner, [peers, shards, owner, back, fn = std::forward<F>(fn), done = std::forward<D>(done)]() mutable {
+      Provider& o = *(*peers)[owner];
+      uint64_t before = o.logged();
+      auto result = fn(o);
+      auto reply = [shards, back, done = std::move(done), result = std::move(result)]() mutable {
+        shards->post(back, [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+      };
+      if (kEager && o.logged() == before) return reply();
+      o.afterDurable(std::move(reply));
+    });
+  }
+
   store::Wal* wal_ = nullptr;                  // this shard's write-ahead log; null: memory only
   std::array<uint8_t, 1024> randomPool_{};
   size_t randomUsed_ = sizeof randomPool_;     // all used: the first random16() fills the pool
