@@ -11,6 +11,14 @@
 // backward-shift deletion (no tombstones), so lookups stay short after any number of erases.
 // Grows at 7/8 load; never shrinks.
 //
+// Growth is incremental, so that no request waits for a whole table to be copied (a 1 M-record
+// table took 100–200 ms, the longest pause of a durable run): the full array becomes the old one
+// and a twice larger one the current; every insert then moves the records of kMigrateSlots old
+// slots into the current array, and the old one is freed once it is empty. Meanwhile lookups try
+// the current array, then the old; inserts go to the current one; an erase in the old array
+// leaves a tombstone (no shift: the old array only empties). Each insert moves at most
+// kMigrateSlots records, and the migration ends long before the current array could fill.
+//
 // Thread-bound: one table per shard, touched only by its owner shard.
 #pragma once
 
@@ -41,9 +49,12 @@ struct TokenKeyHash {
 // visited twice; records inserted meanwhile may or may not be. It walks the slots in order; the
 // two things that could carry an unvisited record behind the cursor report the record instead:
 // an erase's backward shift out of the unvisited part into the visited one, and a growth (which
-// hands over every unvisited record and ends the walk). One scan at a time per table.
+// turns the array being walked into the old one). One scan at a time per table. While a table
+// grows the scan walks the old array first, then the whole current one (which holds whatever
+// left the old array); records visited twice are allowed.
 struct TableScan {
   size_t next = 0;              // the first slot not yet visited
+  bool walkingOld = false;      // `next` is a slot of the old array of a growing table
   std::vector<TokenKey> moved;  // records carried behind the cursor: visited by key
 };
 
@@ -60,69 +71,91 @@ inline uint64_t nextTableSeed() {
 template <class V>
 class TokenTable {
  public:
+  static constexpr size_t kMigrateSlots = 32;  // old slots emptied per insert while growing
+
   explicit TokenTable(size_t initialCapacity = 1024) : seed_(nextTableSeed()) {
     size_t cap = 16;
     while (cap < initialCapacity) cap *= 2;
-    allocate(cap);
+    cur_.allocate(cap);
   }
 
   size_t size() const { return size_; }
-  size_t capacity() const { return mask_ + 1; }
-  // The longest run of occupied slots: what the worst lookup probes (tests, diagnostics).
+  size_t capacity() const { return cur_.mask + 1; }
+  bool growing() const { return old_.slots != nullptr; }
+  // The longest run of occupied slots of the current array: what the worst lookup probes (tests,
+  // diagnostics).
   size_t longestRun() const {
     size_t best = 0, run = 0;
-    for (size_t i = 0; i <= 2 * mask_ + 1; ++i) {  // twice round: a run may wrap
-      run = slots_[i & mask_].used ? run + 1 : 0;
+    for (size_t i = 0; i <= 2 * cur_.mask + 1; ++i) {  // twice round: a run may wrap
+      run = cur_.slots[i & cur_.mask].state == kUsed ? run + 1 : 0;
       best = std::max(best, run);
     }
-    return std::min(best, mask_ + 1);
+    return std::min(best, cur_.mask + 1);
   }
 
   V* find(const TokenKey& k) {
-    size_t i = indexOf(k);
-    return i == kNone ? nullptr : &slots_[i].value;
+    if (size_t i = indexOf(cur_, k); i != kNone) return &cur_.slots[i].value;
+    if (growing()) {
+      if (size_t i = indexOf(old_, k); i != kNone) return &old_.slots[i].value;
+    }
+    return nullptr;
   }
 
   // Inserts a new record; false if the key is already present (a 2^-128 event for random keys,
   // reported rather than overwritten).
   bool insert(const TokenKey& k, V value) {
-    if ((size_ + 1) * 8 > capacity() * 7) rehash(capacity() * 2);
-    for (size_t i = home(k);; i = (i + 1) & mask_) {
-      Slot& s = slots_[i];
-      if (!s.used) {
-        s.key = k;
-        s.value = std::move(value);
-        s.used = true;
-        ++size_;
-        return true;
-      }
-      if (s.key == k) return false;
+    if (growing()) {
+      if (indexOf(old_, k) != kNone) return false;
+      migrate(kMigrateSlots);
     }
+    if ((size_ - oldLive_ + 1) * 8 > capacity() * 7) {
+      if (indexOf(cur_, k) != kNone) return false;
+      if (growing()) migrate(old_.mask + 1);  // not reached while kMigrateSlots keeps pace
+      grow();
+    }
+    if (!place(cur_, k, std::move(value))) return false;
+    ++size_;
+    return true;
   }
 
   // Removes and returns the record: the one step that makes a token single-use.
   std::optional<V> take(const TokenKey& k) {
-    size_t i = indexOf(k);
-    if (i == kNone) return std::nullopt;
-    std::optional<V> out(std::move(slots_[i].value));
-    eraseAt(i);
-    return out;
+    if (size_t i = indexOf(cur_, k); i != kNone) {
+      std::optional<V> out(std::move(cur_.slots[i].value));
+      eraseAt(i);
+      return out;
+    }
+    if (growing()) {
+      if (size_t i = indexOf(old_, k); i != kNone) {
+        std::optional<V> out(std::move(old_.slots[i].value));
+        buryOld(i);
+        return out;
+      }
+    }
+    return std::nullopt;
   }
 
   bool erase(const TokenKey& k) {
-    size_t i = indexOf(k);
-    if (i == kNone) return false;
-    eraseAt(i);
-    return true;
+    if (size_t i = indexOf(cur_, k); i != kNone) {
+      eraseAt(i);
+      return true;
+    }
+    if (growing()) {
+      if (size_t i = indexOf(old_, k); i != kNone) {
+        buryOld(i);
+        return true;
+      }
+    }
+    return false;
   }
 
   // Removes every record for which pred(key, value) is true; returns how many.
   template <class Pred>
   size_t eraseIf(Pred&& pred) {
     size_t removed = 0;
-    for (size_t i = 0; i <= mask_;) {
-      Slot& s = slots_[i];
-      if (s.used && pred(s.key, s.value)) {
+    for (size_t i = 0; i <= cur_.mask;) {
+      Slot& s = cur_.slots[i];
+      if (s.state == kUsed && pred(s.key, s.value)) {
         eraseAt(i);  // shifts a later record into i: look at i again
         ++removed;
       } else {
@@ -131,24 +164,32 @@ class TokenTable {
     }
     // No record is missed: a shift moves records into slot i (checked again) or, once the run
     // wraps past the end of the array, moves already-checked records only.
+    for (size_t i = 0; growing() && i <= old_.mask; ++i) {
+      Slot& s = old_.slots[i];
+      if (s.state == kUsed && pred(s.key, s.value)) {
+        buryOld(i);
+        ++removed;
+      }
+    }
     return removed;
   }
 
-  // eraseIf over a window of `budget` slots from `cursor`, which moves on (wrapping round) so
-  // that successive calls sweep the whole table a piece at a time. Records shifted across the
-  // cursor meanwhile are met on a later round. Returns how many were removed.
+  // eraseIf over a window of `budget` slots of the current array from `cursor`, which moves on
+  // (wrapping round) so that successive calls sweep the whole table a piece at a time. Records
+  // shifted across the cursor meanwhile, or still in the old array of a growth, are met on a
+  // later round. Returns how many were removed.
   template <class Pred>
   size_t sweep(size_t& cursor, size_t budget, Pred&& pred) {
     size_t removed = 0;
-    size_t i = cursor & mask_;
-    for (size_t passed = 0; passed < budget && passed <= mask_;) {  // erases are bounded by size()
-      Slot& s = slots_[i];
-      if (s.used && pred(s.key, s.value)) {
+    size_t i = cursor & cur_.mask;
+    for (size_t passed = 0; passed < budget && passed <= cur_.mask;) {  // erases are bounded by size()
+      Slot& s = cur_.slots[i];
+      if (s.state == kUsed && pred(s.key, s.value)) {
         eraseAt(i);  // a later record may have moved into i: look at it again
         ++removed;
         continue;
       }
-      i = (i + 1) & mask_;
+      i = (i + 1) & cur_.mask;
       ++passed;
     }
     cursor = i;
@@ -157,8 +198,10 @@ class TokenTable {
 
   template <class F>
   void forEach(F&& f) {
-    for (size_t i = 0; i <= mask_; ++i) {
-      if (slots_[i].used) f(slots_[i].key, slots_[i].value);
+    for (Array* a : {&old_, &cur_}) {
+      for (size_t i = 0; a->slots != nullptr && i <= a->mask; ++i) {
+        if (a->slots[i].state == kUsed) f(a->slots[i].key, a->slots[i].value);
+      }
     }
   }
 
@@ -166,22 +209,35 @@ class TokenTable {
   using Scan = TableScan;
   void beginScan(Scan& s) {
     s.next = 0;
+    s.walkingOld = growing();
     s.moved.clear();
     scan_ = &s;
   }
   // Visits up to `budget` slots or moved records; true once the scan is complete (and ended).
   template <class F>
   bool scanStep(Scan& s, size_t budget, F&& f) {
-    for (; s.next <= mask_ && budget > 0; ++s.next, --budget) {
-      if (slots_[s.next].used) f(slots_[s.next].key, slots_[s.next].value);
-    }
-    while (s.next > mask_ && !s.moved.empty() && budget > 0) {
-      TokenKey k = s.moved.back();
-      s.moved.pop_back();
+    while (budget > 0) {
+      if (s.walkingOld) {
+        if (!growing() || s.next > old_.mask) {  // the old array is done: now all of the current
+          s.walkingOld = false;
+          s.next = 0;
+          continue;
+        }
+        Slot& slot = old_.slots[s.next++];
+        if (slot.state == kUsed) f(slot.key, slot.value);
+      } else if (s.next <= cur_.mask) {
+        Slot& slot = cur_.slots[s.next++];
+        if (slot.state == kUsed) f(slot.key, slot.value);
+      } else if (!s.moved.empty()) {
+        TokenKey k = s.moved.back();
+        s.moved.pop_back();
+        if (V* v = find(k)) f(k, *v);
+      } else {
+        break;
+      }
       --budget;
-      if (V* v = find(k)) f(k, *v);
     }
-    bool done = s.next > mask_ && s.moved.empty();
+    bool done = !s.walkingOld && s.next > cur_.mask && s.moved.empty();
     if (done) endScan(s);
     return done;
   }
@@ -192,67 +248,119 @@ class TokenTable {
 
  private:
   static constexpr size_t kNone = ~size_t{0};
+  static constexpr uint8_t kEmpty = 0, kUsed = 1, kGone = 2;  // kGone: erased from an old array
   struct Slot {
     TokenKey key;
     V value{};
-    bool used = false;
+    uint8_t state = kEmpty;
+  };
+  struct Array {
+    std::unique_ptr<Slot[]> slots;
+    size_t mask = 0;
+    unsigned shift = 64;  // 64 - log2(capacity)
+    void allocate(size_t cap) {
+      slots = std::make_unique<Slot[]>(cap);
+      mask = cap - 1;
+      shift = 64;
+      for (size_t c = cap; c > 1; c >>= 1) --shift;
+    }
   };
 
-  size_t home(const TokenKey& k) const { return static_cast<size_t>(((k.lo ^ seed_) * 0x9E3779B97F4A7C15ull) >> shift_); }
+  size_t home(const Array& a, const TokenKey& k) const {
+    return static_cast<size_t>(((k.lo ^ seed_) * 0x9E3779B97F4A7C15ull) >> a.shift);
+  }
 
-  size_t indexOf(const TokenKey& k) const {
-    for (size_t i = home(k);; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (!s.used) return kNone;
-      if (s.key == k) return i;
+  size_t indexOf(const Array& a, const TokenKey& k) const {
+    for (size_t i = home(a, k);; i = (i + 1) & a.mask) {
+      const Slot& s = a.slots[i];
+      if (s.state == kEmpty) return kNone;
+      if (s.state == kUsed && s.key == k) return i;
     }
   }
 
-  // Backward-shift deletion: pull later records of the same probe run into the hole, so no
-  // tombstone is needed and every run stays gap-free.
+  // Puts a record into `a` (never full: the load stays under 7/8); false if the key is there.
+  bool place(Array& a, const TokenKey& k, V&& value) {
+    for (size_t i = home(a, k);; i = (i + 1) & a.mask) {
+      Slot& s = a.slots[i];
+      if (s.state == kEmpty) {
+        s.key = k;
+        s.value = std::move(value);
+        s.state = kUsed;
+        return true;
+      }
+      if (s.key == k) return false;
+    }
+  }
+
+  // Backward-shift deletion in the current array: pull later records of the same probe run into
+  // the hole, so no tombstone is needed and every run stays gap-free.
   void eraseAt(size_t hole) {
-    slots_[hole].used = false;
-    slots_[hole].value = V{};
+    Slot* slots = cur_.slots.get();
+    slots[hole].state = kEmpty;
+    slots[hole].value = V{};
     --size_;
-    for (size_t i = (hole + 1) & mask_; slots_[i].used; i = (i + 1) & mask_) {
-      size_t h = home(slots_[i].key);
+    bool hook = scan_ != nullptr && !scan_->walkingOld;
+    for (size_t i = (hole + 1) & cur_.mask; slots[i].state == kUsed; i = (i + 1) & cur_.mask) {
+      size_t h = home(cur_, slots[i].key);
       // Move slot i into the hole unless its home lies cyclically in (hole, i].
       bool homeBetween = hole <= i ? (h > hole && h <= i) : (h > hole || h <= i);
       if (homeBetween) continue;
-      if (scan_ != nullptr && hole < scan_->next && i >= scan_->next) scan_->moved.push_back(slots_[i].key);
-      slots_[hole] = std::move(slots_[i]);
-      slots_[i].used = false;
-      slots_[i].value = V{};
+      if (hook && hole < scan_->next && i >= scan_->next) scan_->moved.push_back(slots[i].key);
+      slots[hole] = std::move(slots[i]);
+      slots[i].state = kEmpty;
+      slots[i].value = V{};
       hole = i;
     }
   }
 
-  void allocate(size_t cap) {
-    slots_ = std::make_unique<Slot[]>(cap);
-    mask_ = cap - 1;
-    shift_ = 64;
-    for (size_t c = cap; c > 1; c >>= 1) --shift_;
+  // An erase in the old array: a tombstone, which lookups probe past (the array only empties).
+  void buryOld(size_t i) {
+    old_.slots[i].state = kGone;
+    old_.slots[i].value = V{};
+    --oldLive_;
+    --size_;
+    if (oldLive_ == 0) endGrowth();
   }
 
-  void rehash(size_t cap) {
-    std::unique_ptr<Slot[]> old = std::move(slots_);
-    size_t oldCap = mask_ + 1;
-    if (scan_ != nullptr) {  // the new order is unrelated to the old: hand over what is unvisited
-      for (size_t i = scan_->next; i < oldCap; ++i) {
-        if (old[i].used) scan_->moved.push_back(old[i].key);
-      }
+  // The current array becomes the old one, and a twice larger one the current.
+  void grow() {
+    if (scan_ != nullptr && !scan_->walkingOld) scan_->walkingOld = true;  // its slots keep their places
+    old_ = std::move(cur_);
+    cur_.allocate((old_.mask + 1) * 2);
+    migrateNext_ = 0;
+    oldLive_ = size_;
+    if (oldLive_ == 0) endGrowth();
+  }
+
+  // Moves the records of up to `budget` old slots into the current array. A scan walking the
+  // old array needs no report of them: it walks all of the current array afterwards.
+  void migrate(size_t budget) {
+    for (; budget > 0 && migrateNext_ <= old_.mask; --budget, ++migrateNext_) {
+      Slot& s = old_.slots[migrateNext_];
+      if (s.state != kUsed) continue;
+      place(cur_, s.key, std::move(s.value));
+      s.state = kGone;
+      s.value = V{};
+      if (--oldLive_ == 0) break;
     }
-    allocate(cap);
-    if (scan_ != nullptr) scan_->next = cap;
-    size_ = 0;
-    for (size_t i = 0; i < oldCap; ++i) {
-      if (old[i].used) insert(old[i].key, std::move(old[i].value));
+    if (oldLive_ == 0 || migrateNext_ > old_.mask) endGrowth();
+  }
+
+  void endGrowth() {
+    old_.slots.reset();
+    old_.mask = 0;
+    oldLive_ = 0;
+    migrateNext_ = 0;
+    if (scan_ != nullptr && scan_->walkingOld) {  // the rest of the old walk was handed over
+      scan_->walkingOld = false;
+      scan_->next = 0;
     }
   }
 
-  std::unique_ptr<Slot[]> slots_;
-  size_t mask_ = 0;
-  unsigned shift_ = 64;  // 64 - log2(capacity)
+  Array cur_;
+  Array old_;                // while growing: the array being emptied into cur_
+  size_t migrateNext_ = 0;   // the first old slot not yet emptied
+  size_t oldLive_ = 0;       // records still in old_
   uint64_t seed_;
   size_t size_ = 0;
   Scan* scan_ = nullptr;

@@ -179,20 +179,124 @@ TEST(TokenTable, AScanBetweenChangesVisitsEveryRecordThatStays) {
   EXPECT_GT(carried, 0u) << "no erase carried a record behind the cursor: the test does not exercise it";
 }
 
-TEST(TokenTable, AScanAcrossGrowthHandsOverTheUnvisitedRecords) {
-  TokenTable<int> t(16);
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(t.insert(key(1000 + i * 7919), i));
-  TableScan scan;
-  t.beginScan(scan);
-  std::map<uint64_t, int> seen;
-  auto visit = [&](const TokenKey& k, int& v) { seen[k.lo] = v; };
-  EXPECT_FALSE(t.scanStep(scan, 3, visit));
-  size_t before = t.capacity();
-  for (int i = 10; i < 40; ++i) ASSERT_TRUE(t.insert(key(1000 + i * 7919), i));  // grows
-  ASSERT_GT(t.capacity(), before);
-  while (!t.scanStep(scan, 2, visit)) {
+// Growth is a piece per insert: the table answers from both arrays meanwhile, erases reach the
+// old one, and the migration ends within capacity/kMigrateSlots inserts.
+TEST(TokenTable, GrowsAPieceAtATimeAndAnswersFromBothArraysMeanwhile) {
+  TokenTable<uint64_t> t(16);
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> ref;
+  std::mt19937_64 rng(7);
+  size_t growths = 0, opsWhileGrowing = 0;
+  for (int op = 0; op < 60000; ++op) {
+    bool wasGrowing = t.growing();
+    size_t cap = t.capacity();
+    TokenKey k{rng(), rng() % 2};
+    if (rng() % 5 != 0) {
+      ASSERT_TRUE(t.insert(k, op));
+      ref[{k.lo, k.hi}] = op;
+    } else if (!ref.empty()) {  // take a known record: while growing, often one in the old array
+      auto it = ref.lower_bound({rng(), 0});
+      if (it == ref.end()) it = ref.begin();
+      TokenKey known{it->first.first, it->first.second};
+      if (rng() % 2 == 0) {
+        auto v = t.take(known);
+        ASSERT_TRUE(v.has_value());
+        ASSERT_EQ(*v, it->second);
+      } else {
+        ASSERT_TRUE(t.erase(known));
+      }
+      ref.erase(it);
+    }
+    if (t.growing()) ++opsWhileGrowing;
+    if (!wasGrowing && t.capacity() > cap) {
+      ++growths;
+      // The array it left holds cap*7/8 records: they move 32 slots an insert.
+      ASSERT_TRUE(t.growing() || t.size() < 2) << "growth at " << cap << " was done in one go";
+    }
+    ASSERT_EQ(t.size(), ref.size());
+    if (op % 97 == 0) {  // every record answers, from whichever array holds it
+      for (const auto& [rk, v] : ref) {
+        uint64_t* got = t.find({rk.first, rk.second});
+        ASSERT_NE(got, nullptr) << "op " << op;
+        ASSERT_EQ(*got, v);
+      }
+    }
   }
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(seen.count(1000 + i * 7919), 1u) << i;
+  EXPECT_GE(growths, 8u);
+  EXPECT_GT(opsWhileGrowing, 1000u);
+  // eraseIf and forEach see both arrays: grow, then act mid-migration.
+  while (!t.growing()) {
+    TokenKey k{rng(), 3};
+    ASSERT_TRUE(t.insert(k, 1));
+    ref[{k.lo, k.hi}] = 1;
+  }
+  size_t seen = 0;
+  t.forEach([&](const TokenKey&, uint64_t&) { ++seen; });
+  EXPECT_EQ(seen, ref.size());
+  size_t odd = 0;
+  for (const auto& [rk, v] : ref) odd += v % 2;
+  EXPECT_EQ(t.eraseIf([](const TokenKey&, const uint64_t& v) { return v % 2 == 1; }), odd);
+  EXPECT_EQ(t.size(), ref.size() - odd);
+  // A growth ends within capacity/kMigrateSlots inserts.
+  while (t.growing()) ASSERT_TRUE(t.insert({rng(), 4}, 2));
+  size_t cap = t.capacity();
+  while (!t.growing()) ASSERT_TRUE(t.insert({rng(), 5}, 2));
+  size_t inserts = 0;
+  while (t.growing()) {
+    ASSERT_TRUE(t.insert({rng(), 6}, 2));
+    ++inserts;
+  }
+  EXPECT_LE(inserts, cap / TokenTable<uint64_t>::kMigrateSlots + 1);
+}
+
+// Scans across growths: begun before one, or while one is under way, with inserts dominating.
+TEST(TokenTable, AScanAcrossGrowthsVisitsEveryRecordThatStays) {
+  size_t begunGrowing = 0, grewMidScan = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937_64 rng(seed * 1000003);
+    TokenTable<uint64_t> t(16);
+    std::map<std::pair<uint64_t, uint64_t>, uint64_t> ref;
+    std::set<std::pair<uint64_t, uint64_t>> erased;
+    auto randomKey = [&] { return TokenKey{rng() % 4096, rng() % 3}; };
+    int fill = 20 + static_cast<int>(rng() % 400);
+    for (int i = 0; i < fill; ++i) {
+      TokenKey k = randomKey();
+      if (t.insert(k, i)) ref[{k.lo, k.hi}] = i;
+    }
+    if (t.growing()) ++begunGrowing;
+    auto atStart = ref;
+    std::map<std::pair<uint64_t, uint64_t>, size_t> visits;
+    TableScan scan;
+    t.beginScan(scan);
+    size_t cap = t.capacity();
+    bool done = false;
+    for (int step = 0; !done; ++step) {
+      done = t.scanStep(scan, 1 + rng() % 8, [&](const TokenKey& k, uint64_t& v) {
+        auto it = ref.find({k.lo, k.hi});
+        ASSERT_NE(it, ref.end()) << "a visited record is in the table";
+        ASSERT_EQ(v, it->second);
+        ++visits[{k.lo, k.hi}];
+      });
+      for (int c = rng() % 8; c > 0; --c) {
+        TokenKey k = randomKey();
+        if (rng() % 4 != 0) {
+          uint64_t v = rng();
+          if (t.insert(k, v)) ref[{k.lo, k.hi}] = v;
+        } else if (t.erase(k)) {
+          ref.erase({k.lo, k.hi});
+          erased.insert({k.lo, k.hi});
+        }
+      }
+      ASSERT_LT(step, 1000000) << "the scan ends";
+    }
+    if (t.capacity() > cap) ++grewMidScan;
+    for (const auto& [k, v] : atStart) {
+      if (ref.count(k) != 0 && erased.count(k) == 0) {
+        EXPECT_GE(visits[k], 1u) << "seed " << seed << ": a record present throughout was missed";
+      }
+    }
+  }
+  EXPECT_GT(begunGrowing, 0u) << "no scan began during a growth: the test does not exercise it";
+  EXPECT_GT(grewMidScan, 0u) << "no growth during a scan: the test does not exercise it";
 }
 
 }  // namespace
