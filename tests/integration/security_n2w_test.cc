@@ -103,6 +103,28 @@ TEST_F(SecN2w, ForgedForwardingHeadersAtTheMintDoNotMoveTheBinding) {
   }
 }
 
+// The only way a test can move the server's clock (--test-clock) moves it forward: a step
+// backwards cannot revive an expired token. (Expiry runs on the loop's monotonic clock, so a
+// system clock step cannot either; see docs/SECURITY-TESTS.md.)
+TEST_F(SecN2w, TheTestClockCannotBeSteppedBackwards) {
+  server_ = std::make_unique<Server>(ServerOptions{.extraArgs = {"--test-clock"}});
+  ASSERT_TRUE(server_->start(15000ms)) << server_->failure();
+  auto clock = [&](const std::string& query) {
+    Client c(port());
+    auto r = c.roundTrip("POST /test/clock?" + query + " HTTP/1.1\r\nHost: " + hostPort() + "\r\nContent-Length: 0\r\n\r\n",
+                         Millis(15000));
+    return r ? r->status : 0;
+  };
+  std::string s = stt(nativeRt());
+  ASSERT_EQ(clock("advance_s=61"), 200);
+  for (const char* q : {"advance_s=-61", "advance_s=-1", "advance_s=%2D61", "advance_s=18446744073709551555",
+                               "advance_s=-9223372036854775808"}) {
+    EXPECT_EQ(clock(q), 400) << q;
+  }
+  Browser b(port());
+  expectLoginPage(redeemQuery(b, s), s);
+}
+
 // ── type confusion ──────────────────────────────────────────────────────────────────────────
 
 TEST_F(SecN2w, NoTokenKindIsAcceptedAsAnotherEvenWithTheSameRandomBits) {
