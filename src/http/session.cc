@@ -1,5 +1,7 @@
 #include "handoff/http/session.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "handoff/core/log.h"
@@ -77,29 +79,14 @@ void Session::process() {
       readBlocked_ = true;
       break;
     }
-    // Find the first CR that is not followed by LF. llhttp 8.1 accepts "\r\n\rX" as the end of
-    // the header block (a smuggling shape), so a bare CR outside a body is rejected here, before
-    // llhttp sees it. A CR at the very end of the buffer waits for the next byte.
-    size_t cr = parsed_;
-    for (;;) {
-      const void* p = std::memchr(buf_.get() + cr, '\r', filled_ - cr);
-      if (p == nullptr) {
-        cr = filled_;
-        break;
-      }
-      cr = static_cast<const char*>(p) - buf_.get();
-      if (cr + 1 < filled_ && buf_[cr + 1] == '\n') {
-        cr += 2;
-        if (cr >= filled_) {
-          cr = filled_;
-          break;
-        }
-        continue;
-      }
-      break;
+    size_t limit = scanLimit();
+    if (limit == SIZE_MAX) {
+      stats_.countParseError();
+      fail(400);
+      return;
     }
-    if (cr > parsed_) {
-      if (!feed(cr - parsed_)) return;
+    if (limit > parsed_) {
+      if (!feed(limit - parsed_)) return;
       // Every byte before the end of the headers counts, including the padding and line ends
       // that no callback reports: a request that fills the buffer without finishing its header
       // section is refused instead of stalling.
@@ -110,15 +97,7 @@ void Session::process() {
       }
       continue;  // the parser may have stopped after a message; look again from there
     }
-    // parsed_ sits on a suspicious CR.
-    if (phase_ == Phase::kBody) {
-      if (!feed(1)) return;  // body bytes are opaque; chunk framing is llhttp's to check
-      continue;
-    }
-    if (cr + 1 >= filled_) break;  // need one more byte to judge
-    stats_.countParseError();
-    fail(400);
-    return;
+    break;  // the next byte needs the one after it to be judged
   }
   if (!closing_) {
     // A full buffer pauses reading (the stream gets no room); whatever made room since — a
@@ -135,6 +114,105 @@ void Session::process() {
       }
     }
   }
+}
+
+size_t Session::scanLimit() {
+  if (phase_ != Phase::kBody) return scanHead();
+  if (parser_.chunked()) return scanChunked();
+  return filled_;  // Content-Length: opaque bytes, and llhttp stops at their end
+}
+
+// Every CR of the head must be followed by LF and every LF preceded by CR. The bytes go to the
+// parser up to the end of the head at most ("\r\n\r\n"), so that a chunked body that follows is
+// scanned by scanChunked from its first byte. A CR at the end of the buffer waits for the next.
+size_t Session::scanHead() {
+  const char* b = buf_.get();
+  for (size_t i = parsed_; i < filled_; ++i) {
+    if (b[i] == '\n') return SIZE_MAX;  // an LF after a CR is stepped over below
+    if (b[i] != '\r') continue;
+    if (i + 1 == filled_) return i;
+    if (b[i + 1] != '\n') return SIZE_MAX;
+    ++i;
+    // The buffer holds the whole head from start_ (only a chunked body detaches).
+    if (i >= start_ + 3 && b[i - 3] == '\r' && b[i - 2] == '\n') return i + 1;
+  }
+  return filled_;
+}
+
+// RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF, chunk-data CRLF, ..., "0" CRLF, trailer lines,
+// CRLF. Returns how far the bytes are well framed; the message's last LF at most.
+size_t Session::scanChunked() {
+  const char* b = buf_.get();
+  size_t i = parsed_;
+  auto hex = [](char c) {
+    return (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+  };
+  while (i < filled_) {
+    char c = b[i];
+    switch (chunk_) {
+      case Chunk::kSize:
+        if (hex(c) < 0) return SIZE_MAX;
+        chunkLeft_ = static_cast<uint64_t>(hex(c));
+        chunk_ = Chunk::kSizeDigits;
+        break;
+      case Chunk::kSizeDigits:
+        if (hex(c) >= 0) {
+          if (chunkLeft_ >> 60 != 0) return SIZE_MAX;  // would overflow 64 bits
+          chunkLeft_ = chunkLeft_ << 4 | static_cast<uint64_t>(hex(c));
+        } else if (c == ';' || c == ' ' || c == '\t') {
+          chunk_ = Chunk::kExt;
+        } else if (c == '\r') {
+          chunk_ = Chunk::kSizeLf;
+        } else {
+          return SIZE_MAX;
+        }
+        break;
+      case Chunk::kExt:  // llhttp checks the extension's syntax; no line end may hide in it
+        if (c == '\r') chunk_ = Chunk::kSizeLf;
+        else if (c == '\n' || c == '\0') return SIZE_MAX;
+        break;
+      case Chunk::kSizeLf:
+        if (c != '\n') return SIZE_MAX;
+        chunk_ = chunkLeft_ == 0 ? Chunk::kTrailer : Chunk::kData;
+        break;
+      case Chunk::kData: {
+        uint64_t take = std::min<uint64_t>(chunkLeft_, filled_ - i);
+        chunkLeft_ -= take;
+        i += take;
+        if (chunkLeft_ == 0) chunk_ = Chunk::kDataCr;
+        continue;
+      }
+      case Chunk::kDataCr:
+        if (c != '\r') return SIZE_MAX;
+        chunk_ = Chunk::kDataLf;
+        break;
+      case Chunk::kDataLf:
+        if (c != '\n') return SIZE_MAX;
+        chunk_ = Chunk::kSize;
+        break;
+      case Chunk::kTrailer:  // the start of a trailer line, or the final CRLF
+        if (c == '\r') chunk_ = Chunk::kEndLf;
+        else if (c == '\n' || c == '\0') return SIZE_MAX;
+        else chunk_ = Chunk::kTrailerLine;
+        break;
+      case Chunk::kTrailerLine:
+        if (c == '\r') chunk_ = Chunk::kTrailerLf;
+        else if (c == '\n' || c == '\0') return SIZE_MAX;
+        break;
+      case Chunk::kTrailerLf:
+        if (c != '\n') return SIZE_MAX;
+        chunk_ = Chunk::kTrailer;
+        break;
+      case Chunk::kEndLf:
+        if (c != '\n') return SIZE_MAX;
+        chunk_ = Chunk::kDone;
+        return i + 1;  // llhttp must complete the message here too
+      case Chunk::kDone:
+        return SIZE_MAX;  // llhttp read the framing differently: refuse
+    }
+    ++i;
+  }
+  return filled_;
 }
 
 bool Session::feed(size_t n) {
@@ -374,6 +452,8 @@ void Session::resetRequest() {
   detachedTarget_ = {};
   route_ = nullptr;
   pendingError_ = 0;
+  chunk_ = Chunk::kSize;
+  chunkLeft_ = 0;
 }
 
 void Session::fail(int status) {

@@ -36,11 +36,15 @@ bool wellFormedCsrf(std::string_view t) {
 }
 
 // The client of a kept authorization request, for the page's "to continue to ..." line; nullptr
-// when the request does not decode or names no known client.
+// when the request does not decode, names no known client, or has a redirect_uri that is not
+// one of the client's callbacks: a request /authorize would answer with its error page gets that
+// page here too, never a form to type a password into (SECURITY.md, redirect_uri).
 const Client* clientOf(const Provider& p, std::string_view query, core::Arena& arena) {
   http::ParamList params;
   if (http::decodeForm(query, arena, params) != http::DecodeStatus::kOk) return nullptr;
-  return p.shared().tenant->client(params.get("client_id"));
+  const Client* client = p.shared().tenant->client(params.get("client_id"));
+  if (client == nullptr || !client->hasCallback(params.get("redirect_uri"))) return nullptr;
+  return client;
 }
 
 // The login page. Nothing the user typed is echoed, so that every failed attempt with the same

@@ -68,6 +68,13 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   void process();
   void finishExchange(Response& res);
   bool feed(size_t n);  // runs the parser over n buffered bytes; false once the session must stop
+  // How far from parsed_ the buffered bytes may go to the parser now (SIZE_MAX: refuse them).
+  // Debian's llhttp 8.1 is built loose: it takes a bare LF as a line end, "\r\n\rX" as the end of
+  // the head, and any two bytes as the CRLF after chunk data. These scans hold the head and the
+  // chunk framing to RFC 9112 before llhttp sees a byte; a body of known length is opaque.
+  size_t scanLimit();
+  size_t scanHead();
+  size_t scanChunked();
   void dispatch();
   void fail(int status);
   int abortWith(int status);
@@ -106,6 +113,11 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   const Route* route_ = nullptr;
   size_t maxBody_ = 0;
   int pendingError_ = 0;
+  // The chunked body's framing as scanned so far (scanChunked).
+  enum class Chunk : uint8_t { kSize, kSizeDigits, kExt, kSizeLf, kData, kDataCr, kDataLf, kTrailer, kTrailerLine,
+                               kTrailerLf, kEndLf, kDone };
+  Chunk chunk_ = Chunk::kSize;
+  uint64_t chunkLeft_ = 0;
 
   std::shared_ptr<DeferTarget*> anchor_;  // created on first use; weakly held by Deferreds
   bool awaiting_ = false;                 // a deferred answer is outstanding
