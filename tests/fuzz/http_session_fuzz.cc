@@ -2,8 +2,10 @@
 // chooses, with pipelining, deferred answers, back-pressure and a drain or EOF at the end.
 //
 // Input: byte 0 = flags, bytes 1..2 = seed of the split points, the rest = what the client sends
-// (so a seed file is four header bytes and then a raw request stream). The session runs over a
+// (so a seed file is three header bytes and then a raw request stream). The session runs over a
 // fake transport: writes complete when the harness says so, timers never fire on their own.
+// With flag 128 the connection is a PROXY protocol listener's (net/proxy_handler.h): the bytes
+// start with a PROXY header, from a trusted peer, and the session is created after it.
 //
 // Invariants checked (abort on violation, so libFuzzer reports them):
 //  - once the session asked to close, no handler runs and no byte is appended to the output;
@@ -21,6 +23,8 @@
 #include "handoff/http/params.h"
 #include "handoff/http/router.h"
 #include "handoff/http/session.h"
+#include "handoff/net/cidr.h"
+#include "handoff/net/proxy_handler.h"
 #include "handoff/net/transport.h"
 
 namespace {
@@ -85,6 +89,7 @@ void echo(void*, http::Exchange& ex) {
   }
   ex.response.start(200);
   ex.response.header("X-Path-Bytes", std::to_string(ex.request.path.size()));
+  ex.response.header("X-Peer", ex.request.peer->ip());
   ex.response.finish("text/plain", ex.request.body.substr(0, 64));
 }
 
@@ -112,6 +117,10 @@ struct Fixture {
   http::Limits roomy;
   http::Limits tight;
   http::HttpStats stats;
+  net::TrustedProxies trusted = *net::TrustedProxies::parse({"127.0.0.0/8"});
+  net::ProxyProtocolCounters proxyCounters;
+  net::HandlerFactory roomyProxy, tightProxy;
+  net::SocketAddress loopbackPeer = net::SocketAddress::parse("127.0.0.1:40000").value();
   Fixture() {
     router.add({.path = "/echo", .name = "echo", .methods = http::kGet | http::kPost, .fn = echo});
     router.add({.path = "/later", .name = "later", .methods = http::kGet | http::kPost, .fn = later});
@@ -127,6 +136,8 @@ struct Fixture {
     tight.maxBodyBytes = 32;
     tight.maxPipelined = 2;
     tight.maxOutputBytes = 512;
+    roomyProxy = net::proxyProtocolFactory(http::sessionFactory(router, roomy, stats), trusted, 1000, proxyCounters);
+    tightProxy = net::proxyProtocolFactory(http::sessionFactory(router, tight, stats), trusted, 1000, proxyCounters);
   }
 };
 
@@ -139,11 +150,11 @@ uint32_t nextRandom(uint32_t& s) {
 }
 
 // The kernel takes everything written so far.
-void drainOutput(FakeTransport& t, http::Session& session, std::string& all) {
+void drainOutput(FakeTransport& t, net::StreamHandler& handler, std::string& all) {
   if (t.out_.empty()) return;
   all += t.out_;
   t.out_.clear();
-  static_cast<net::StreamHandler&>(session).onWritten();
+  handler.onWritten();
 }
 
 }  // namespace
@@ -164,13 +175,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool drainMidway = flags & 16;
   const bool timeoutAtEnd = flags & 32;
   const bool slowWriter = flags & 64;  // writes complete only every other read
+  const bool proxied = flags & 128;
 
   World world;
   FakeTransport transport;
   world.transport = &transport;
   g_world = &world;
-  auto session = std::make_unique<http::Session>(transport, fixture->router,
-                                                 tight ? fixture->tight : fixture->roomy, fixture->stats);
+  transport.peer_ = fixture->loopbackPeer;
+  std::unique_ptr<net::StreamHandler> session;
+  if (proxied) {
+    session = (tight ? fixture->tightProxy : fixture->roomyProxy)(transport);
+  } else {
+    session = std::make_unique<http::Session>(transport, fixture->router, tight ? fixture->tight : fixture->roomy,
+                                              fixture->stats);
+  }
   net::StreamHandler& handler = *session;
   std::string all;
   size_t reads = 0;
@@ -189,8 +207,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::span<char> room = handler.readSpace();
     if (room.empty()) {
       // Back-pressure or a full buffer: writing out must make room, or nothing ever will.
+      if (transport.closeRequested) break;
       if (transport.out_.empty() && !world.parked.connected()) violated("no read space and nothing pending");
-      drainOutput(transport, *session, all);
+      drainOutput(transport, handler, all);
       if (world.parked.connected()) {
         world.parked.complete([](http::Response& r) {
           r.start(200);
@@ -211,7 +230,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     noteClose();
     if (drainMidway && ++reads == 3) handler.onDrain();
     noteClose();
-    if (!slowWriter || (reads & 1)) drainOutput(transport, *session, all);
+    if (!slowWriter || (reads & 1)) drainOutput(transport, handler, all);
   }
   if (timeoutAtEnd) handler.onTimeout();
   noteClose();

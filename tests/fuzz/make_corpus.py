@@ -65,6 +65,14 @@ http("obs_fold", 0, 24, "GET /echo HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n")
 http("later_then_eof", 8 | 32, 25, "GET /later HTTP/1.1\r\nHost: a\r\n\r\nGET /echo HTTP/1.1\r\nHost: a\r\n\r\n")
 http("chunked_trailer", 1, 26, "POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n")
 
+# Flag 128: a PROXY protocol listener; the bytes start with the header (v1 text or v2 binary).
+V2_TCP4 = (b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x21, 0x11, 0, 12, 203, 0, 113, 7, 10, 0, 0, 1, 0xdc, 0x04, 0x01, 0xbb]))
+http("proxy_v1", 128, 31, "PROXY TCP4 203.0.113.7 10.0.0.1 56324 443\r\n" + GET + GET)
+http("proxy_v1_bytewise", 128 | 1, 32, "PROXY TCP6 2001:db8::7 ::1 1 2\r\n" + POST)
+write("http_session", "proxy_v2", bytes([128 | 2, 0, 33]) + V2_TCP4 + (GET + CHUNKED).encode())
+write("http_session", "proxy_v2_tight", bytes([128 | 4, 0, 34]) + V2_TCP4 + (GET * 3).encode())
+http("proxy_bad", 128, 35, "PROXY TCP4 999.0.0.1 10.0.0.1 1 2\r\n" + GET)
+
 # ── params: byte 0 = parameter cap, then the text ────────────────────────────────────────────
 P = lambda name, cap, text: write("params", name, bytes([cap]) + text.encode("latin-1"))
 P("authorize", 63, "response_type=code&client_id=demo-native&redirect_uri=com.example.handoff%3A%2F%2Fcallback"
