@@ -10,7 +10,9 @@
 // Invariants checked (abort on violation, so libFuzzer reports them):
 //  - once the session asked to close, no handler runs and no byte is appended to the output;
 //  - readSpace never hands out room the session later overruns (ASan checks the writes);
-//  - every output begins with a status line, and nothing is answered after the close.
+//  - every output begins with a status line, and nothing is answered after the close;
+//  - no response follows one that says "Connection: close". (Handlers answer with fixed text, so
+//    the output holds no client-chosen bytes that could look like a status line.)
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -90,7 +92,8 @@ void echo(void*, http::Exchange& ex) {
   ex.response.start(200);
   ex.response.header("X-Path-Bytes", std::to_string(ex.request.path.size()));
   ex.response.header("X-Peer", ex.request.peer->ip());
-  ex.response.finish("text/plain", ex.request.body.substr(0, 64));
+  ex.response.header("X-Body-Bytes", std::to_string(ex.request.body.size()));
+  ex.response.finish("text/plain", "echo");
 }
 
 // Answers later: the harness completes the parked Deferred between reads.
@@ -248,5 +251,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (closedAt != std::string::npos && all.size() != closedAt) violated("output grew after the session closed");
   if (!all.empty() && all.rfind("HTTP/1.1 ", 0) != 0) violated("output does not start with a status line");
+  size_t closeAt = all.find("\r\nConnection: close\r\n");
+  if (closeAt != std::string::npos && all.find("HTTP/1.1 ", closeAt) != std::string::npos) {
+    violated("a response follows one that announced the close");
+  }
   return 0;
 }
