@@ -23,7 +23,7 @@ struct Limits {
   // configured here, with the rest of [limits].
   size_t maxConnections = 10000;      // admitted connections, all shards → 503 + Retry-After; 0: no cap
   size_t maxConnectionsPerIp = 1024;  // from one client IP (IPv6: its /64) → the same; 0: no cap
-  size_t maxPasswordChecks = 16;      // PBKDF2 checks queued or running, all shards → 503 + Retry-After
+  size_t maxPasswordChecks = 4;       // PBKDF2 checks queued or running, all shards → 503 + Retry-After
 };
 
 }  // namespace handoff::http

@@ -182,7 +182,7 @@ TEST(ConfigFile, OverloadLimitsAndRateLimits) {
   Config defaults;
   EXPECT_EQ(defaults.limits.maxConnections, 10000u);
   EXPECT_EQ(defaults.limits.maxConnectionsPerIp, 1024u);
-  EXPECT_EQ(defaults.limits.maxPasswordChecks, 16u);
+  EXPECT_EQ(defaults.limits.maxPasswordChecks, 4u);
   EXPECT_EQ(defaults.rateLimits.login.burst, 10u);
   EXPECT_EQ(defaults.rateLimits.login.perMinute, 10u);
   EXPECT_EQ(defaults.rateLimits.token.perMinute, 0u) << "the token endpoint is not limited by default";
