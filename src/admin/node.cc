@@ -151,6 +151,7 @@ core::Status Node::start() {
     }
   }
   if (auto st = startTls(); !st) return st;
+  setUpOverload(threads);
   shards_ = std::make_unique<core::ShardSet>(threads);
   provider_.tenant = std::move(tenant).value();
   provider_.issuer =
@@ -275,7 +276,11 @@ void Node::initShard(core::Shard& shard) {
       factory = net::proxyProtocolFactory(std::move(factory), provider_.proxies, config_.limits.headerTimeoutMs,
                                           st.proxyProtocol);
     }
-    st.servers.push_back(std::make_unique<net::TcpServer>(shard.loop(), fd, std::move(factory), st.connections));
+    // Connection caps: a PROXY listener counts the client the header names, not the proxy; a
+    // TLS listener cannot answer in plain text and closes refused connections at once.
+    net::Admission admission{.limiter = connections_.get(), .perIpAtAccept = !g.proxyProtocol, .answerRefusals = !g.tls};
+    st.servers.push_back(
+        std::make_unique<net::TcpServer>(shard.loop(), fd, std::move(factory), st.connections, admission));
   }
 }
 
@@ -313,6 +318,7 @@ std::string Node::renderMetrics() const {
   metric("handoff_connections_accepted_total", "counter", "Client connections accepted.", accepted);
   metric("handoff_shards", "gauge", "Event-loop shards.", states_.size());
   metric("handoff_reloads_total", "counter", "Reloads requested (SIGHUP).", reloads_.load(std::memory_order_relaxed));
+  renderOverloadMetrics(out);
   renderProxyProtocolMetrics(out);
   renderSessionTransferMetrics(out);
   renderEventMetrics(out);

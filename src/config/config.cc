@@ -141,9 +141,29 @@ void readLimits(Reader& r, const toml::table& t, http::Limits& l) {
     else if (k == "idle_timeout_ms") r.unsignedInt(v, key, l.idleTimeoutMs, 1, kMaxMs);
     else if (k == "max_pipelined") r.unsignedInt(v, key, l.maxPipelined, 1, 10000);
     else if (k == "max_output_bytes") r.unsignedInt(v, key, l.maxOutputBytes, 4096, kMaxBytes);
+    else if (k == "max_connections") r.unsignedInt(v, key, l.maxConnections, 0, 10000000);
+    else if (k == "max_connections_per_ip") r.unsignedInt(v, key, l.maxConnectionsPerIp, 0, 10000000);
+    else if (k == "max_password_checks") r.unsignedInt(v, key, l.maxPasswordChecks, 1, 100000);
     else return false;
     return true;
   });
+}
+
+void readRateLimits(Reader& r, const toml::table& t, RateLimitsConfig& rl) {
+  r.each(t, "rate_limits", [&](const std::string& k, const toml::node& v, const std::string& key) {
+    // At most 60000 a minute: one request back per millisecond, the limiter's resolution.
+    if (k == "login_burst") r.unsignedInt(v, key, rl.login.burst, 1, 1000000);
+    else if (k == "login_per_minute") r.unsignedInt(v, key, rl.login.perMinute, 0, 60000);
+    else if (k == "token_burst") r.unsignedInt(v, key, rl.token.burst, 1, 1000000);
+    else if (k == "token_per_minute") r.unsignedInt(v, key, rl.token.perMinute, 0, 60000);
+    else if (k == "max_keys") r.unsignedInt(v, key, rl.maxKeys, 64, 10000000);
+    else return false;
+    return true;
+  });
+  // A limit turned on without a burst allows a minute's worth at once.
+  for (RateLimitConfig* one : {&rl.login, &rl.token}) {
+    if (one->perMinute != 0 && one->burst == 0) one->burst = one->perMinute;
+  }
 }
 
 void readTenant(Reader& r, const toml::table& t, TenantConfig& tc) {
@@ -340,11 +360,12 @@ core::Result<Config> loadConfigFile(const std::string& path) {
   Reader r(path);
   r.each(parsed, "", [&](const std::string& k, const toml::node& v, const std::string& key) {
     if (k == "server" || k == "limits" || k == "tenant" || k == "geo" || k == "events" ||
-        k == "policy" || k == "proxy" || k == "store" || k == "tls") {
+        k == "policy" || k == "proxy" || k == "store" || k == "tls" || k == "rate_limits") {
       const toml::table* t = r.table(v, key);
       if (t == nullptr) return true;
       if (k == "server") readServer(r, *t, c);
       else if (k == "limits") readLimits(r, *t, c.limits);
+      else if (k == "rate_limits") readRateLimits(r, *t, c.rateLimits);
       else if (k == "tenant") readTenant(r, *t, c.tenant);
       else if (k == "events") readEvents(r, *t, c.events);
       else if (k == "policy") readPolicy(r, *t, c.policy);

@@ -7,6 +7,7 @@
 
 #include "handoff/core/log.h"
 #include "handoff/net/proxy_protocol.h"
+#include "handoff/net/refusal.h"
 
 namespace handoff::net {
 namespace {
@@ -92,7 +93,9 @@ class ProxyHeaderReader final : public StreamHandler {
   void begin(const ProxyHeader& h) {
     if (h.source) stream_.setPeer(*h.source);
     stream_.disarmTimer();  // the inner handler arms its own timeouts
-    inner_ = shared_->inner(stream_);
+    // The per-IP connection cap counts the client the header named, not the proxy. Over it, the
+    // refusal takes the connection (and throws away what followed the header).
+    inner_ = stream_.admitPeer() ? shared_->inner(stream_) : refusalHandler(stream_, true);
     size_t at = h.consumed;
     while (at < filled_ && !stream_.closing()) {
       std::span<char> space = inner_->readSpace();

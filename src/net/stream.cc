@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "handoff/core/log.h"
+#include "handoff/net/refusal.h"
 
 namespace handoff::net {
 namespace {
@@ -141,6 +142,23 @@ void Stream::close() {
   if (idle_) uv_close(H(idle_.get()), onCloseCb);
 }
 
+bool Stream::admitPeer() {
+  ConnectionLimiter* limiter = server_.admission_.limiter;
+  if (limiter == nullptr || limiter->caps().maxPerIp == 0) return true;
+  if (ipHeld_) {
+    limiter->releaseIp(*ipHeld_);
+    ipHeld_.reset();
+  }
+  std::optional<IpKey> key = IpKey::of(peer_);
+  if (!key) return true;  // not an IP peer: nothing to count it under
+  if (!limiter->tryAcquireIp(*key)) {
+    bump(server_.counters_.refusedPerIp, 1);
+    return false;
+  }
+  ipHeld_ = key;
+  return true;
+}
+
 void Stream::onCloseCb(uv_handle_t* h) {
   Stream* s = static_cast<Stream*>(h->data);
   if (--s->handlesOpen_ == 0) s->server_.release(s);
@@ -148,8 +166,9 @@ void Stream::onCloseCb(uv_handle_t* h) {
 
 // ── TcpServer ───────────────────────────────────────────────────────────────────────────────
 
-TcpServer::TcpServer(uv_loop_t* loop, int listenFd, HandlerFactory factory, ConnectionCounters& counters)
-    : loop_(loop), factory_(std::move(factory)), counters_(counters) {
+TcpServer::TcpServer(uv_loop_t* loop, int listenFd, HandlerFactory factory, ConnectionCounters& counters,
+                     Admission admission)
+    : loop_(loop), factory_(std::move(factory)), counters_(counters), admission_(admission) {
   uv_tcp_init(loop_, &listener_);
   listener_.data = this;
   if (uv_tcp_open(&listener_, listenFd) != 0 ||
@@ -192,7 +211,19 @@ void TcpServer::onConnection(uv_stream_t* server, int status) {
   self->streams_ = s;
   bump(self->counters_.open, 1);
   bump(self->counters_.accepted, 1);
-  s->handler_ = self->factory_(*s);
+  // Admission: the global cap, then (unless a PROXY header will name the client) the peer's.
+  // A refused connection gets the canned 503 and holds no slot.
+  bool admitted = true;
+  if (ConnectionLimiter* limiter = self->admission_.limiter) {
+    if (!limiter->tryAcquire()) {
+      bump(self->counters_.refusedGlobal, 1);
+      admitted = false;
+    } else {
+      s->holdsSlot_ = true;
+      admitted = !self->admission_.perIpAtAccept || s->admitPeer();
+    }
+  }
+  s->handler_ = admitted ? self->factory_(*s) : refusalHandler(*s, self->admission_.answerRefusals);
   s->resumeReading();
 }
 
@@ -201,6 +232,10 @@ void TcpServer::release(Stream* s) {
     if (s->prev_) s->prev_->next_ = s->next_; else streams_ = s->next_;
     if (s->next_) s->next_->prev_ = s->prev_;
     bump(counters_.open, -1);
+  }
+  if (ConnectionLimiter* limiter = admission_.limiter) {
+    if (s->ipHeld_) limiter->releaseIp(*s->ipHeld_);
+    if (s->holdsSlot_) limiter->release();
   }
   delete s;
   maybeDrained();

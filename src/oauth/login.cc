@@ -173,14 +173,18 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
   }
   // Then the rate limit, before the password check whose CPU it also protects. After the CSRF
   // check, so that another site cannot spend a victim's attempts by posting from their browser.
+  // The budget is the client IP's across every shard ([rate_limits] login_*).
   std::string ip = p.clientIp(req);
-  if (uint64_t waitMs = p.loginLimiter_.take(ip, p.nowMs()); waitMs != 0) {
-    uint64_t seconds = (waitMs + 999) / 1000;
-    std::string body = "<h1>Too many login attempts</h1><p class=\"error\">Wait " + std::to_string(seconds) +
-                       " seconds, then try again.</p>";
-    startPage(ex.response, 429);
-    ex.response.header("Retry-After", std::to_string(seconds));
-    return finishPage(ex.response, "Too many attempts", body);
+  if (p.shared_.loginLimiter != nullptr) {
+    if (uint64_t waitMs = p.shared_.loginLimiter->take(ip, p.nowMs()); waitMs != 0) {
+      p.overload_.loginLimited.add();
+      uint64_t seconds = retryAfterSeconds(waitMs);
+      std::string body = "<h1>Too many login attempts</h1><p class=\"error\">Wait " + std::to_string(seconds) +
+                         " seconds, then try again.</p>";
+      startPage(ex.response, 429);
+      ex.response.header("Retry-After", std::to_string(seconds));
+      return finishPage(ex.response, "Too many attempts", body);
+    }
   }
 
   std::string query(form.get("q"));
@@ -190,6 +194,13 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
     return sendErrorPage(ex.response, 400, "invalid_request", kInvalidLink);
   }
 
+  // Then a slot on the thread pool, which the store's log shares (oauth/overload.cc).
+  if (!p.startPasswordCheck()) {
+    startPage(ex.response, 503);
+    ex.response.header("Retry-After", "1");
+    return finishPage(ex.response, "Try again",
+                      "<h1>Too many logins right now</h1><p class=\"error\">Wait a second, then try again.</p>");
+  }
   http::Deferred d = ex.defer();
   std::shared_ptr<const Tenant> tenant = p.shared_.tenant;
   std::string previous(findCookie(req, kSessionCookie));
@@ -202,6 +213,7 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
       [&p, client, d = std::move(d), https, query = std::move(query), csrf = std::string(cookieToken),
        location = std::move(location), previous = std::move(previous), ip = std::move(ip),
        userAgent = std::string(req.header("user-agent")), email = std::string(form.get("email"))](const User* user) mutable {
+        p.endPasswordCheck();
         logLogin(p, *client, ip, userAgent, user, email);
         if (user == nullptr || user->blocked) {
           return d.complete([&](http::Response& res) {

@@ -268,6 +268,10 @@ void passwordGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const C
   std::string username(in.get("username")), password(in.get("password"));
   if (username.empty() || password.empty()) return refuse(p, ex, log, kMissingCredentials);
   std::string scope(in.get("scope"));
+  if (!p.startPasswordCheck()) {
+    logGrant(p, log, &kPasswordChecksBusy, {});
+    return sendOAuthError(ex.response, kPasswordChecksBusy, 1);
+  }
   http::Deferred d = ex.defer();
   std::shared_ptr<const Tenant> tenant = p.shared().tenant;
   core::Shard& shard = p.shared().shards->shard(p.shard());
@@ -278,6 +282,7 @@ void passwordGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const C
         return tenant->checkPassword(u, password) ? u : nullptr;
       },
       [&p, client = &client, scope = std::move(scope), d = std::move(d), log](const User* user) mutable {
+        p.endPasswordCheck();
         Issued out;
         if (user == nullptr) {
           out.error = kWrongCredentials;
@@ -353,6 +358,8 @@ void tokenExchangeGrant(Provider& p, http::Exchange& ex, const Client& client, c
 
 void Provider::serveToken(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
+  // The rate limit first: a flood costs one table lookup per request, not a parse or a hop.
+  if (!p.admitTokenRequest(ex)) return;
   if (p.storeDown()) return sendOAuthError(ex.response, kStoreDown);
   if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
   auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);

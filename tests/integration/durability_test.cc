@@ -235,7 +235,9 @@ TEST_F(Durability, EveryTokenKeepsWorkingAcrossThreadCounts4To2To3) {
   };
   std::vector<Tree> trees;
   for (int i = 0; i < 12; ++i) {
-    Browser b(port());
+    // Each login from a client IP of its own: twelve from one would exceed the login rate limit
+    // (10 at once per IP, one budget across the shards).
+    Browser b(port(), "127.0.0." + std::to_string(40 + i));
     std::string tokens = pageLogin(b);
     sessions.push_back(b.jar());
     shards.insert(shardOf(b.jar()["handoff_session"]));

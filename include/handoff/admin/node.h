@@ -17,6 +17,7 @@
 #include "handoff/core/shard_set.h"
 #include "handoff/http/router.h"
 #include "handoff/http/stats.h"
+#include "handoff/net/connection_limits.h"
 #include "handoff/net/listener.h"
 #include "handoff/net/proxy_handler.h"
 #include "handoff/net/stream.h"
@@ -78,6 +79,8 @@ class Node {
   void initShardTls(core::Shard& shard);
   void renderTlsMetrics(std::string& out) const;
   void renderProxyProtocolMetrics(std::string& out) const;
+  void renderOverloadMetrics(std::string& out) const;
+  void setUpOverload(unsigned threads);
   void renderSessionTransferMetrics(std::string& out) const;
   void renderEventMetrics(std::string& out) const;
   void renderGeoMetrics(std::string& out) const;
@@ -94,6 +97,11 @@ class Node {
   std::unique_ptr<events::EventLog> events_;    // the tenant log, shared by every shard
   std::unique_ptr<geo::GeoService> geo_;        // the GeoIP databases and their reload
   std::unique_ptr<tls::TlsService> tls_;        // certificates and ticket keys; null without TLS listeners
+  // Overload (README "Limits and overload"): shared by every shard.
+  std::unique_ptr<net::ConnectionLimiter> connections_;
+  std::unique_ptr<oauth::SharedRateLimiter> loginLimiter_;  // null: off
+  std::unique_ptr<oauth::SharedRateLimiter> tokenLimiter_;  // null: off
+  std::atomic<size_t> passwordChecks_{0};
   std::unique_ptr<core::ShardSet> shards_;
   std::vector<std::function<void()>> reloadHooks_;
   std::atomic<bool> draining_{false};

@@ -97,6 +97,19 @@ struct TlsConfig {
   uint32_t ticketRotationS = 3600;  // session ticket keys: a new one this often, the previous kept
 };
 
+// [rate_limits]: requests per client IP, counted across every shard (oauth/rate_limit.h). A
+// client may send `burst` requests at once, then `perMinute` a minute; perMinute = 0 turns the
+// limit off. Over it: 429 with Retry-After.
+struct RateLimitConfig {
+  uint32_t burst = 0;
+  uint32_t perMinute = 0;
+};
+struct RateLimitsConfig {
+  RateLimitConfig login{10, 10};  // POST /u/login: 10 at once, then 10 a minute
+  RateLimitConfig token{0, 0};    // POST /oauth/token: off (machine clients behind one IP, benchmarks)
+  size_t maxKeys = 65536;         // client IPs remembered per limit (the oldest is forgotten first)
+};
+
 // [store]: the embedded durable store (DESIGN.md §1) in DATA_DIR/store.
 struct StoreConfig {
   bool durable = true;              // false: memory only (benchmarks; a restart loses everything)
@@ -121,6 +134,7 @@ struct Config {
   std::string geoCountry;  // GeoLite2-Country/City-format database; empty: none
   core::LogLevel logLevel = core::LogLevel::kInfo;
   http::Limits limits;
+  RateLimitsConfig rateLimits;
   TenantConfig tenant;
   std::vector<ClientConfig> clients;
   std::vector<UserConfig> users;

@@ -17,6 +17,13 @@ struct Limits {
   uint64_t idleTimeoutMs = 60000;    // keep-alive with nothing in flight → silent close
   size_t maxPipelined = 64;          // requests answered but not yet written before reading stops
   size_t maxOutputBytes = 1 << 20;   // unwritten response bytes before reading stops
+
+  // Overload (README "Limits and overload"). Enforced below and above this layer — connection
+  // caps by net/connection_limits.h at accept, password checks by the OAuth endpoints — but
+  // configured here, with the rest of [limits].
+  size_t maxConnections = 10000;      // admitted connections, all shards → 503 + Retry-After; 0: no cap
+  size_t maxConnectionsPerIp = 1024;  // from one client IP (IPv6: its /64) → the same; 0: no cap
+  size_t maxPasswordChecks = 4;       // PBKDF2 checks queued or running, all shards → 503 + Retry-After
 };
 
 }  // namespace handoff::http

@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "handoff/net/address.h"
+#include "handoff/net/connection_limits.h"
 #include "handoff/net/transport.h"
 
 namespace handoff::net {
@@ -45,6 +47,7 @@ class Stream final : public Transport {
 
   const SocketAddress& peer() const override { return peer_; }
   void setPeer(const SocketAddress& peer) override { peer_ = peer; }
+  bool admitPeer() override;
   bool secure() const override { return false; }
   const SocketAddress& local() const { return local_; }
   uint64_t id() const { return id_; }
@@ -71,6 +74,8 @@ class Stream final : public Transport {
   std::string filling_;
   std::string writingBuf_;
   SocketAddress peer_, local_;
+  std::optional<IpKey> ipHeld_;  // counted against this IP's cap until the stream is released
+  bool holdsSlot_ = false;       // counted against the global cap
   bool writing_ = false;
   bool reading_ = false;
   bool closing_ = false;
@@ -85,6 +90,18 @@ class Stream final : public Transport {
 struct ConnectionCounters {
   std::atomic<uint64_t> open{0};
   std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> refusedGlobal{0};  // over max_connections: answered 503 (or closed)
+  std::atomic<uint64_t> refusedPerIp{0};   // over max_connections_per_ip: answered 503 (or closed)
+};
+
+// How a server admits connections (net/connection_limits.h, net/refusal.h).
+struct Admission {
+  ConnectionLimiter* limiter = nullptr;  // shared by every shard; null: no caps
+  // Count the per-IP cap at accept. False on PROXY protocol listeners, where the client IP is
+  // known only from the header (net/proxy_handler.h calls Transport::admitPeer then).
+  bool perIpAtAccept = true;
+  // Refused connections get the canned 503; false (TLS listeners) closes them at once.
+  bool answerRefusals = true;
 };
 
 // Accepts connections on one listening socket for one shard's loop.
@@ -92,7 +109,8 @@ class TcpServer {
  public:
   using HandlerFactory = net::HandlerFactory;
 
-  TcpServer(uv_loop_t* loop, int listenFd, HandlerFactory factory, ConnectionCounters& counters);
+  TcpServer(uv_loop_t* loop, int listenFd, HandlerFactory factory, ConnectionCounters& counters,
+            Admission admission = {});
   ~TcpServer();
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
@@ -117,6 +135,7 @@ class TcpServer {
   uint64_t nextId_ = 1;
   std::function<void()> drained_;
   ConnectionCounters& counters_;
+  Admission admission_;
 };
 
 }  // namespace handoff::net

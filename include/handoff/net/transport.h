@@ -68,6 +68,10 @@ class Transport {
   virtual const SocketAddress& peer() const = 0;
   // Replaces the peer for everything above (net/proxy_handler.h), before the handler above exists.
   virtual void setPeer(const SocketAddress& peer) = 0;
+  // Counts the connection against its peer's per-IP cap (net/connection_limits.h), releasing
+  // what it held for an earlier peer. False: that IP is at its cap; the caller must not serve
+  // the connection (net/refusal.h answers it). Layers without a cap to enforce admit everyone.
+  virtual bool admitPeer() { return true; }
   // The bytes travel encrypted (TLS) between the client and this process.
   virtual bool secure() const = 0;
 };

@@ -50,7 +50,15 @@ class [[nodiscard]] OAuthResult {
 inline constexpr OAuthError kStoreDown{503, "temporarily_unavailable", "the store cannot write now; try again shortly"};
 inline constexpr std::string_view kStoreDownPage = "The service cannot save sessions right now. Try again in a few seconds.";
 
-inline void sendOAuthError(http::Response& res, const OAuthError& e) {
+// Overload (oauth/overload.cc): a client over its rate limit, a password check the server has no
+// room for now. Both are sent with a Retry-After of the caller's choosing.
+inline constexpr OAuthError kTooManyRequests{429, "too_many_requests",
+                                             "too many requests from this address; retry after the Retry-After delay"};
+inline constexpr OAuthError kPasswordChecksBusy{503, "temporarily_unavailable",
+                                                "too many logins in progress; try again shortly"};
+
+// retryAfterS != 0 sends `Retry-After: retryAfterS`; otherwise a 503 says 30 seconds.
+inline void sendOAuthError(http::Response& res, const OAuthError& e, uint64_t retryAfterS = 0) {
   std::string body;
   body.reserve(48 + e.error.size() + e.description.size());
   body.append("{\"error\":");
@@ -62,7 +70,8 @@ inline void sendOAuthError(http::Response& res, const OAuthError& e) {
   res.header("Cache-Control", "no-store");
   res.header("Pragma", "no-cache");
   if (e.wwwAuthenticate) res.header("WWW-Authenticate", "Basic realm=\"handoff\"");
-  if (e.status == 503) res.header("Retry-After", "30");  // temporarily_unavailable: try again later
+  if (retryAfterS != 0) res.header("Retry-After", std::to_string(retryAfterS));
+  else if (e.status == 503) res.header("Retry-After", "30");  // temporarily_unavailable: try again later
   res.finish("application/json", body);
 }
 

@@ -51,7 +51,20 @@ struct ProviderShared {
   // never be redeemed, so it fails at once with 503 (SPEC.md §2).
   bool sttNeedsAsn = false;
   const std::atomic<int>* walsDown = nullptr;  // shards whose log cannot write now (durable store)
+  // Overload ([rate_limits], [limits] max_password_checks), shared by every shard; null limiter:
+  // that limit is off.
+  SharedRateLimiter* loginLimiter = nullptr;
+  SharedRateLimiter* tokenLimiter = nullptr;
+  std::atomic<size_t>* passwordChecks = nullptr;  // queued or running, all shards
+  size_t maxPasswordChecks = 0;                   // 0: no cap
   core::ShardSet* shards = nullptr;
+};
+
+// Requests refused for overload, by this shard (relaxed load+store; summed by /metrics).
+struct OverloadStats {
+  Counter loginLimited;   // POST /u/login over its rate limit: 429
+  Counter tokenLimited;   // POST /oauth/token over its rate limit: 429
+  Counter passwordShed;   // a password check refused at max_password_checks: 503
 };
 
 // True if `host` (a Host header value, "name:port") is one of the tenant's domains.
@@ -130,6 +143,15 @@ class Provider {
 
   // Appends an event to the tenant log from this shard; the zero id when no log is kept.
   events::LogId emit(events::Event e);
+  // Overload (overload.cc). Takes one of the process's password-check slots: false (counted)
+  // when max_password_checks are already queued or running, and the caller answers 503. Every
+  // true is paired with one endPasswordCheck() once the check has run.
+  bool startPasswordCheck();
+  void endPasswordCheck();
+  // Spends one of the client IP's token-endpoint requests; false after answering 429.
+  bool admitTokenRequest(http::Exchange& ex);
+  const OverloadStats& overloadStats() const { return overload_; }
+
   SessionTransferStats& sttStats() { return sttStats_; }
   const SessionTransferStats& sttStats() const { return sttStats_; }
 
@@ -154,7 +176,7 @@ class Provider {
   std::shared_ptr<const KeySet> keys_;
   store::ShardStore store_;
   http::ParamList params_;  // reused per request
-  RateLimiter loginLimiter_;  // POST /u/login attempts per client IP, this shard's share
+  OverloadStats overload_;
   SessionTransferStats sttStats_;
   std::shared_ptr<const geo::Snapshot> geo_;  // this shard's copy of the databases in service
 

@@ -178,6 +178,35 @@ TEST(ConfigFile, EventsSectionIsStrict) {
   expectError("events = 3\n", "events: expected a table");
 }
 
+TEST(ConfigFile, OverloadLimitsAndRateLimits) {
+  Config defaults;
+  EXPECT_EQ(defaults.limits.maxConnections, 10000u);
+  EXPECT_EQ(defaults.limits.maxConnectionsPerIp, 1024u);
+  EXPECT_EQ(defaults.limits.maxPasswordChecks, 4u);
+  EXPECT_EQ(defaults.rateLimits.login.burst, 10u);
+  EXPECT_EQ(defaults.rateLimits.login.perMinute, 10u);
+  EXPECT_EQ(defaults.rateLimits.token.perMinute, 0u) << "the token endpoint is not limited by default";
+  std::string path = writeTemp(
+      "[limits]\nmax_connections = 500\nmax_connections_per_ip = 0\nmax_password_checks = 4\n"
+      "[rate_limits]\nlogin_burst = 5\nlogin_per_minute = 30\ntoken_per_minute = 600\nmax_keys = 1000\n");
+  auto c = loadConfigFile(path);
+  ASSERT_TRUE(c.ok()) << c.error().message();
+  EXPECT_EQ(c->limits.maxConnections, 500u);
+  EXPECT_EQ(c->limits.maxConnectionsPerIp, 0u);
+  EXPECT_EQ(c->limits.maxPasswordChecks, 4u);
+  EXPECT_EQ(c->rateLimits.login.burst, 5u);
+  EXPECT_EQ(c->rateLimits.login.perMinute, 30u);
+  EXPECT_EQ(c->rateLimits.token.perMinute, 600u);
+  EXPECT_EQ(c->rateLimits.token.burst, 600u) << "no burst given: a minute's worth";
+  EXPECT_EQ(c->rateLimits.maxKeys, 1000u);
+  unlink(path.c_str());
+  expectError("[limits]\nmax_password_checks = 0\n", "limits.max_password_checks: out of range");
+  expectError("[limits]\nmax_connections = -1\n", "limits.max_connections: out of range");
+  expectError("[rate_limits]\ntoken_per_minute = 60001\n", "rate_limits.token_per_minute: out of range");
+  expectError("[rate_limits]\nlogin_burst = 0\n", "rate_limits.login_burst: out of range");
+  expectError("[rate_limits]\ntoken_rate = 1\n", ":2: rate_limits.token_rate: unknown key");
+}
+
 TEST(ConfigFile, PolicyAndProxySections) {
   std::string path = writeTemp(
       "[policy]\nsession_transfer_max_lifetime_s = 3600\nsession_transfer_idle_timeout_s = 600\n"
