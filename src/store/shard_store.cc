@@ -52,20 +52,24 @@ void removeFrom(Map& map, const K& at, const TokenKey& k) {
 
 void ShardStore::indexFamily(const TokenKey& key, const RefreshFamily& f) {
   if (!f.sessionId.empty()) addOnce(familiesBySid_[f.sessionId], key);
+  if (!f.userId.empty()) addOnce(familiesByUser_[f.userId], key);
 }
 
 void ShardStore::unindexFamily(const TokenKey& key, const RefreshFamily& f) {
   if (!f.sessionId.empty()) removeFrom(familiesBySid_, f.sessionId, key);
+  if (!f.userId.empty()) removeFrom(familiesByUser_, f.userId, key);
 }
 
 void ShardStore::indexSession(const TokenKey& key, const SessionRecord& s) {
   if (s.bornFromSessionTransfer && s.cascade) addOnce(bornOf_[s.parentFamily], key);
+  if (!s.userId.empty()) addOnce(sessionsByUser_[s.userId], key);
   sessionChecks_.push({sessionEndsAtMs(s), key});
 }
 
 std::optional<SessionRecord> ShardStore::takeSession(const TokenKey& key) {
   std::optional<SessionRecord> s = sessions_.take(key);
   if (s && s->bornFromSessionTransfer && s->cascade) removeFrom(bornOf_, s->parentFamily, key);
+  if (s && !s->userId.empty()) removeFrom(sessionsByUser_, s->userId, key);
   return s;  // its entry in sessionChecks_ is dropped when it comes due
 }
 

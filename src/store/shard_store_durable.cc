@@ -259,6 +259,10 @@ bool ShardStore::apply(RecordType type, std::string_view payload) {
       upsert(refreshTokens_, key, FamilyRef{family});
       return true;
     }
+    case RecordType::kTenantClientPut:
+    case RecordType::kTenantClientDeleted:
+    case RecordType::kTenantUserPut:
+    case RecordType::kTenantUserDeleted: return false;  // the tenant journal's, never a shard's
   }
   return false;  // an unknown type
 }

@@ -23,6 +23,12 @@ enum class RecordType : uint8_t {
   kAccessRevoked = 8,   // access token key
   kFamilyState = 9,     // snapshot: family key, RefreshFamily as it is now
   kRefreshIndex = 10,   // snapshot: token key → family key
+  // The tenant journal (tenant_journal.h), not a shard's log: whole records of the management
+  // API's changes, as text the oauth layer encodes (the store does not read them).
+  kTenantClientPut = 32,    // the client as it is now
+  kTenantClientDeleted = 33,  // client_id
+  kTenantUserPut = 34,      // the user as it is now (with its password hash)
+  kTenantUserDeleted = 35,  // user_id
 };
 
 // Where a store reports its durable mutations. Called on the store's shard, synchronously,

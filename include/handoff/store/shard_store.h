@@ -134,6 +134,19 @@ class ShardStore {
   // `all`. Returns how many.
   size_t revokeFamiliesOfSession(std::string_view sid, bool all = false);
 
+  // ── a user's records (the management API; shard_store_users.cc) ──
+  // Live sessions and unrevoked families of `userId` on this shard, through an index by user
+  // (no scan). Expired sessions are left out.
+  std::vector<std::pair<TokenKey, SessionRecord>> sessionsOfUser(const std::string& userId, uint64_t nowMs);
+  std::vector<std::pair<TokenKey, RefreshFamily>> familiesOfUser(const std::string& userId);
+  // Ends one session of the user (as a logout: its online families go too); false when absent.
+  bool endSessionOfUser(const std::string& userId, const TokenKey& session);
+  // Revokes one family of the user with its cascade (SPEC.md §5); false when absent or revoked.
+  bool revokeFamilyOfUser(const std::string& userId, const TokenKey& family);
+  // Every session / every family of the user on this shard; returns how many.
+  size_t endSessionsOfUser(const std::string& userId);
+  size_t revokeFamiliesOfUser(const std::string& userId);
+
   // What revoking a family set off (for events and metrics).
   struct Cascade {
     size_t sessions = 0;
@@ -208,6 +221,8 @@ class ShardStore {
   // of each family with the cascade on.
   std::unordered_map<std::string, std::vector<TokenKey>> familiesBySid_;
   std::unordered_map<TokenKey, std::vector<TokenKey>, TokenKeyHash> bornOf_;
+  // The management API's views by user: families (until swept) and sessions (until taken).
+  std::unordered_map<std::string, std::vector<TokenKey>> familiesByUser_, sessionsByUser_;
   // When reap must next look at each session (its end as known then; a touch moves the end
   // later, so a session found not yet over is queued again for its new end).
   std::priority_queue<Expiry, std::vector<Expiry>, Later> sessionChecks_;
