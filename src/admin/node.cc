@@ -131,6 +131,11 @@ core::Status Node::start() {
   keys_ = std::move(keys).value();
   auto tenant = oauth::Tenant::build(config_);
   if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
+  // The management API's changes, replayed over the file's tenant (memory only without a store).
+  auto admin = oauth::TenantAdmin::open(std::move(tenant).value(),
+                                        config_.store.durable ? config_.dataDir + "/tenant.journal" : std::string());
+  if (!admin) return Error(admin.error().code(), "tenant journal: " + admin.error().message());
+  tenantAdmin_ = std::move(admin).value();
 
   unsigned threads = config_.threads != 0 ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   // TLS listeners first, then plain ones (the first listener names the demo tenant's issuer:
@@ -153,7 +158,8 @@ core::Status Node::start() {
   if (auto st = startTls(); !st) return st;
   setUpOverload(threads);
   shards_ = std::make_unique<core::ShardSet>(threads);
-  provider_.tenant = std::move(tenant).value();
+  provider_.tenant = tenantAdmin_->current();
+  provider_.tenantAdmin = tenantAdmin_.get();
   provider_.issuer =
       oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString(), listeners_.front().tls);
   provider_.managementAudience = provider_.issuer + "api/v2/";
@@ -185,6 +191,7 @@ core::Status Node::start() {
     providers_.push_back(st->provider.get());
     states_.push_back(std::move(st));
   }
+  tenantAdmin_->attach(shards_.get(), &providers_);
   if (auto st = recoverStore(); !st) return st;
   buildRoutes(routeNames_, states_[0].get());  // the same table every shard builds: names for /metrics
   oauth::DiscoveryInput din{provider_.issuer, oauth::jwtAlgName(keys_->current().alg()), {}};

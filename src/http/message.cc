@@ -106,6 +106,12 @@ void Response::header(std::string_view name, std::string_view value) {
 
 void Response::finish(std::string_view contentType, std::string_view body) {
   if (!contentType.empty()) header("Content-Type", contentType);
+  if (status_ == 204) {
+    // RFC 9110 §8.6: no Content-Length on a 204, which has no body.
+    out_.append(close_ ? "Connection: close\r\n\r\n" : "\r\n");
+    finished_ = true;
+    return;
+  }
   char len[24];
   auto r = std::to_chars(len, len + sizeof len, body.size());
   out_.append("Content-Length: ");

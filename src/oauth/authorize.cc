@@ -61,7 +61,7 @@ void malformedRequest(const Provider& p, http::Exchange& ex) {
   std::string_view query = ex.request.query;
   auto clientId = singleParam(query, "client_id", arena);
   auto redirectUri = singleParam(query, "redirect_uri", arena);
-  const Client* client = clientId ? p.shared().tenant->client(*clientId) : nullptr;
+  const Client* client = clientId ? p.tenant().client(*clientId) : nullptr;
   if (client == nullptr || !redirectUri || !client->hasCallback(*redirectUri)) {
     return sendErrorPage(ex.response, 400, kMalformed.error,
                          "The authorization request is malformed: a parameter is repeated or badly encoded.");
@@ -185,7 +185,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
   if (http::decodeForm(req.query, *req.arena, p.params_) != http::DecodeStatus::kOk) return malformedRequest(p, ex);
   const http::ParamList& in = p.params_;
 
-  const Client* client = p.shared_.tenant->client(in.get("client_id"));
+  const Client* client = p.tenant().client(in.get("client_id"));
   if (client == nullptr) {
     return sendErrorPage(ex.response, 400, "invalid_request", "Unknown client: the application is not registered.");
   }
@@ -243,7 +243,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
   http::Deferred d = ex.defer();
   p.onOwnerEager(  // a code is memory-only, and the session was durable before its cookie left
       session.shard,
-      [key = session.key, code = std::move(code), maxAge, tenant = p.shared_.tenant](Provider& owner) mutable {
+      [key = session.key, code = std::move(code), maxAge, tenant = p.tenantPtr()](Provider& owner) mutable {
         uint64_t now = owner.nowMs();
         const store::SessionRecord* s = owner.store().findSession(key, now);
         if (s == nullptr) return std::string();

@@ -42,7 +42,7 @@ bool wellFormedCsrf(std::string_view t) {
 const Client* clientOf(const Provider& p, std::string_view query, core::Arena& arena) {
   http::ParamList params;
   if (http::decodeForm(query, arena, params) != http::DecodeStatus::kOk) return nullptr;
-  const Client* client = p.shared().tenant->client(params.get("client_id"));
+  const Client* client = p.tenant().client(params.get("client_id"));
   if (client == nullptr || !client->hasCallback(params.get("redirect_uri"))) return nullptr;
   return client;
 }
@@ -202,7 +202,7 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
                       "<h1>Too many logins right now</h1><p class=\"error\">Wait a second, then try again.</p>");
   }
   http::Deferred d = ex.defer();
-  std::shared_ptr<const Tenant> tenant = p.shared_.tenant;
+  std::shared_ptr<const Tenant> tenant = p.tenantPtr();
   std::string previous(findCookie(req, kSessionCookie));
   bool https = secureCookies(p.shared_.issuer, req);
   p.shared_.shards->shard(p.shard_).offload(
@@ -210,7 +210,7 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
         const User* u = tenant->userByEmail(email);
         return tenant->checkPassword(u, password) ? u : nullptr;
       },
-      [&p, client, d = std::move(d), https, query = std::move(query), csrf = std::string(cookieToken),
+      [&p, client, tenant, d = std::move(d), https, query = std::move(query), csrf = std::string(cookieToken),
        location = std::move(location), previous = std::move(previous), ip = std::move(ip),
        userAgent = std::string(req.header("user-agent")), email = std::string(form.get("email"))](const User* user) mutable {
         p.endPasswordCheck();

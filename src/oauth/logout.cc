@@ -48,14 +48,14 @@ void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location, 
         // Families are issued on the shard of their session (ARCHITECTURE.md), so they are here.
         return owner.store().endSession(key);
       },
-      [&p, d = std::move(d), https, location = std::move(location), client, ip = p.clientIp(ex.request),
+      [&p, d = std::move(d), https, location = std::move(location), client, snap = p.tenantPtr(), ip = p.clientIp(ex.request),
        userAgent = std::string(ex.request.header("user-agent"))](std::optional<store::SessionRecord> ended) mutable {
         if (ended) {
           // The tenant log: `slo`, saying whether the session came from an STT.
           events::Event e = clientEvent("slo", client, ip, userAgent);
           e.description = "Successful logout";
           e.userId = ended->userId;
-          if (const User* u = p.shared().tenant->userById(ended->userId)) e.userName = u->email;
+          if (const User* u = p.tenant().userById(ended->userId)) e.userName = u->email;
           e.detailsJson = Details()
                               .flag("session_born_from_session_transfer_token", ended->bornFromSessionTransfer)
                               .flag("return_to_allowed", !location.empty())
@@ -104,7 +104,7 @@ void Provider::serveLogout(void* self, http::Exchange& ex) {
   // Auth0 also honours tenant-wide allowed logout URLs without a client_id; this tenant has none.
   std::string location;
   std::string_view returnTo = p.params_.get("returnTo");
-  const Client* client = p.shared_.tenant->client(p.params_.get("client_id"));
+  const Client* client = p.tenant().client(p.params_.get("client_id"));
   if (!returnTo.empty() && client != nullptr && client->allowsLogoutUrl(returnTo)) location = returnTo;
   endSessionAndAnswer(p, ex, std::move(location), client);
 }
@@ -134,7 +134,7 @@ void Provider::serveOidcLogout(void* self, http::Exchange& ex) {
   }
   std::string location;
   std::string_view redirect = in.get("post_logout_redirect_uri");
-  const Client* client = p.shared_.tenant->client(clientId);
+  const Client* client = p.tenant().client(clientId);
   if (!redirect.empty() && client != nullptr && client->allowsLogoutUrl(redirect)) {
     location = withState(redirect, in.get("state"));
   }

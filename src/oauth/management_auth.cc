@@ -23,7 +23,11 @@ void sendManagementError(http::Response& res, int status, std::string_view messa
                             : status == 401 ? "Unauthorized"
                             : status == 403 ? "Forbidden"
                             : status == 404 ? "Not Found"
-                                            : "Error";
+                            : status == 405 ? "Method Not Allowed"
+                            : status == 409 ? "Conflict"
+                            : status == 413 ? "Payload Too Large"
+                            : status == 503 ? "Service Unavailable"
+                                            : "Internal Server Error";
   std::string body = "{\"statusCode\":" + std::to_string(status) + ",\"error\":";
   core::appendJsonString(body, phrase);
   body.append(",\"message\":");
@@ -39,7 +43,8 @@ void sendManagementError(http::Response& res, int status, std::string_view messa
   res.finish("application/json", body);
 }
 
-bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view requiredScope) {
+bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view requiredScope,
+                         ManagementCaller* caller) {
   std::string_view token = bearerToken(ex.request.header("authorization"));
   if (token.empty()) {
     sendManagementError(ex.response, 401, "Missing authentication", "");
@@ -75,6 +80,11 @@ bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view
     sendManagementError(ex.response, 403, "Insufficient scope, expected any of: " + std::string(requiredScope),
                         "insufficient_scope");
     return false;
+  }
+  if (caller != nullptr) {
+    const std::string_view* azp = claims->findString("azp");
+    caller->clientId = azp != nullptr ? *azp : std::string_view();
+    caller->scope = *scope;
   }
   return true;
 }

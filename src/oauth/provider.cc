@@ -6,12 +6,13 @@
 
 #include "handoff/http/json.h"
 #include "handoff/oauth/crypto.h"
+#include "mgmt_sessions.h"
 
 namespace handoff::oauth {
 
 Provider::Provider(const ProviderShared& shared, unsigned shard, std::vector<Provider*>& peers,
                    std::shared_ptr<const KeySet> keys)
-    : shared_(shared), shard_(shard), peers_(peers), keys_(std::move(keys)), store_(static_cast<uint16_t>(shard)) {}
+    : shared_(shared), shard_(shard), peers_(peers), keys_(std::move(keys)), tenant_(shared.tenant), store_(static_cast<uint16_t>(shard)) {}
 
 bool servesDomain(const ProviderShared& shared, std::string_view host) {
   for (const std::string& d : shared.domains) {
@@ -58,6 +59,12 @@ uint64_t Provider::nowMs() {
 
 int64_t Provider::unixNow() {
   return static_cast<int64_t>(::time(nullptr)) + g_clockOffsetMs.load(std::memory_order_relaxed) / 1000;
+}
+
+int64_t Provider::unixNowMs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000 + g_clockOffsetMs.load(std::memory_order_relaxed);
 }
 
 std::string Provider::clientIp(const http::Request& req) const {
@@ -131,6 +138,21 @@ void Provider::addRoutes(http::Router& router) {
   router.add({.path = "/oauth/revoke", .name = "revoke", .methods = http::kPost, .fn = serveRevoke, .ctx = this,
               .maxBody = 16384});
   router.add({.path = "/api/v2/logs", .name = "api_logs", .methods = http::kGet, .fn = serveLogs, .ctx = this});
+  // The management API (mgmt_*.cc).
+  constexpr size_t kApiBody = 65536;
+  router.add({.path = "/api/v2/clients", .name = "api_clients", .methods = http::kGet | http::kPost,
+              .fn = mgmt::serveClients, .ctx = this, .maxBody = kApiBody});
+  router.add({.path = "/api/v2/clients/", .name = "api_client",
+              .methods = http::kGet | http::kPost | http::kPatch | http::kDelete, .fn = mgmt::serveClient, .ctx = this,
+              .maxBody = kApiBody, .prefix = true});
+  router.add({.path = "/api/v2/users", .name = "api_users", .methods = http::kPost, .fn = mgmt::serveUsers,
+              .ctx = this, .maxBody = kApiBody});
+  router.add({.path = "/api/v2/users/", .name = "api_user", .methods = http::kGet | http::kPatch | http::kDelete,
+              .fn = mgmt::serveUser, .ctx = this, .maxBody = kApiBody, .prefix = true});
+  router.add({.path = "/api/v2/sessions/", .name = "api_sessions", .methods = http::kGet | http::kDelete,
+              .fn = mgmt::serveSession, .ctx = this, .prefix = true});
+  router.add({.path = "/api/v2/refresh-tokens/", .name = "api_refresh_tokens", .methods = http::kGet | http::kDelete,
+              .fn = mgmt::serveRefreshToken, .ctx = this, .prefix = true});
   if (shared_.testClock) {
     router.add({.path = "/test/clock", .name = "test_clock", .methods = http::kPost, .fn = serveTestClock,
                 .ctx = this});

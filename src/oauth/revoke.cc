@@ -26,7 +26,7 @@ void Provider::serveRevoke(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
   if (p.storeDown()) return sendOAuthError(ex.response, kStoreDown);
   if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
-  auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);
+  auto auth = authenticateClient(p.tenant(), ex.request.header("authorization"), p.params_);
   if (!auth) return sendOAuthError(ex.response, auth.error());
   std::string_view text = p.params_.get("token");
   if (text.empty()) return sendOAuthError(ex.response, kMissingToken);
@@ -54,7 +54,7 @@ void Provider::serveRevoke(void* self, http::Exchange& ex) {
         out.revoked = a != nullptr && a->clientId == clientId && owner.store().revokeAccess(key);
         return out;
       },
-      [&p, d = std::move(d), refresh, client = auth->client, ip = p.clientIp(ex.request),
+      [&p, d = std::move(d), refresh, client = auth->client, snap = p.tenantPtr(), ip = p.clientIp(ex.request),
        userAgent = std::string(ex.request.header("user-agent"))](Outcome o) mutable {
         if (refresh && o.revoked) {
           events::Event e = clientEvent("srrt", client, ip, userAgent);

@@ -71,7 +71,7 @@ void logMint(Provider& p, const Client& client, const std::string& ip, const std
     p.sttStats().mintRefused.add();
   }
   e.userId = userId;
-  if (const User* u = userId.empty() ? nullptr : p.shared().tenant->userById(userId)) e.userName = u->email;
+  if (const User* u = userId.empty() ? nullptr : p.tenant().userById(userId)) e.userName = u->email;
   e.detailsJson = d.take();
   p.emit(std::move(e));
 }
@@ -154,14 +154,14 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
         out.authTime = use.family.authTime;
         return out;
       },
-      [&p, client = &client, d = std::move(d), ip = std::move(ip), userAgent = std::move(userAgent),
+      [&p, client = &client, snap = p.tenantPtr(), d = std::move(d), ip = std::move(ip), userAgent = std::move(userAgent),
        audience = std::string(audience), asn = where.asn, country = where.country](Minted m) mutable {
         logMint(p, *client, ip, userAgent, audience, m.ok ? nullptr : &m.error, m.userId, m.stt, asn, country);
         d.complete([&](http::Response& res) {
           if (!m.ok) return sendOAuthError(res, m.error);
           std::string idToken;
           if (hasScope(m.scope, "openid")) {
-            const User* user = p.shared().tenant->userById(m.userId);
+            const User* user = p.tenant().userById(m.userId);
             if (user == nullptr) return sendOAuthError(res, kInvalidRefresh);
             std::string claims;
             appendIdTokenClaims(claims, {.issuer = p.shared().issuer, .user = user, .clientId = client->id(),

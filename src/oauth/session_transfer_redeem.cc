@@ -44,6 +44,7 @@ std::string withoutOfflineAccess(std::string_view scope) {
 struct Flow {
   RedeemRequest rq;
   const Client* web = nullptr;
+  std::shared_ptr<const Tenant> tenant;  // keeps `web` alive across the hops
   unsigned sttShard = 0;
   std::string sttHash;
   Checked checked;
@@ -109,7 +110,7 @@ void succeed(Provider& p, http::Deferred& d, Flow& f, const std::string& code, b
   events::Event e = clientEvent("s", f.web, f.rq.ip, f.rq.userAgent);
   e.description = "Successful login";
   e.userId = f.checked.rec.userId;
-  if (const User* u = p.shared().tenant->userById(e.userId)) e.userName = u->email;
+  if (const User* u = p.tenant().userById(e.userId)) e.userName = u->email;
   e.detailsJson = Details()
                       .flag("triggered_by_session_transfer_token", true)
                       .str("session_transfer_token_hash", f.sttHash)
@@ -247,6 +248,7 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
   auto f = std::make_shared<Flow>();
   f->rq = std::move(rq);
   f->web = &web;
+  f->tenant = p.tenantPtr();
   f->sttHash = tokenHash(f->rq.stt.text);
   f->https = secureCookies(p.shared().issuer, ex.request);
   if (f->rq.stt.cookieSent) {  // whichever name it came under, the browser drops it

@@ -165,29 +165,24 @@ size_t Tenant::FoldHash::operator()(std::string_view s) const {
 
 bool Tenant::FoldEqual::operator()(std::string_view a, std::string_view b) const { return equalsFolded(a, b); }
 
-core::Result<std::shared_ptr<const Tenant>> Tenant::build(const config::Config& config,
-                                                         uint32_t passwordIterations) {
+core::Result<std::shared_ptr<Tenant>> Tenant::assembleMutable(const std::vector<config::ClientConfig>& clients,
+                                                              std::vector<User> users, uint32_t passwordIterations) {
   if (passwordIterations == 0 || passwordIterations > kMaxPasswordIterations) {
     return Error(Errc::kInvalidArgument, "password iterations must lie in 1.." + std::to_string(kMaxPasswordIterations));
   }
   std::shared_ptr<Tenant> t(new Tenant());
   t->passwordIterations_ = passwordIterations;
-
-  // Everything is validated before the first (slow) password hash, so a bad file fails fast.
-  t->clients_.reserve(config.clients.size());
-  for (const config::ClientConfig& c : config.clients) {
+  t->clients_.reserve(clients.size());
+  for (const config::ClientConfig& c : clients) {
     core::Result<Client> client = buildClient(c);
     if (!client) return client.error();
     t->clients_.push_back(std::move(client).value());
   }
-  t->users_.reserve(config.users.size());
-  for (const config::UserConfig& u : config.users) {
+  for (const User& u : users) {
     if (u.userId.empty()) return Error(Errc::kInvalidArgument, "user: user_id is required");
     if (u.email.empty()) return userError(u.userId, "email is required");
-    if (u.password.find('\0') != std::string::npos) return userError(u.userId, "password: holds a NUL byte");
-    t->users_.push_back(User{.userId = u.userId, .email = u.email, .name = u.name,
-                             .emailVerified = u.emailVerified, .blocked = u.blocked, .passwordHash = {}});
   }
+  t->users_ = std::move(users);
 
   // The vectors are complete and never change again: views into them are stable keys.
   for (const Client& c : t->clients_) {
@@ -200,12 +195,35 @@ core::Result<std::shared_ptr<const Tenant>> Tenant::build(const config::Config& 
       return userError(u.userId, "email " + quoted(u.email) + " is already used by user " + quoted(it->second->userId));
     }
   }
+  return t;
+}
 
-  for (size_t i = 0; i < t->users_.size(); ++i) {
-    const std::string& password = config.users[i].password;
-    if (!password.empty()) t->users_[i].passwordHash = hashPassword(password, passwordIterations);
+core::Result<std::shared_ptr<const Tenant>> Tenant::assemble(std::vector<config::ClientConfig> clients,
+                                                            std::vector<User> users, uint32_t passwordIterations) {
+  auto t = assembleMutable(clients, std::move(users), passwordIterations);
+  if (!t) return t.error();
+  return std::shared_ptr<const Tenant>(std::move(t).value());
+}
+
+const char* Tenant::urlProblem(std::string_view url) { return oauth::urlProblem(url); }
+
+core::Result<std::shared_ptr<const Tenant>> Tenant::build(const config::Config& config,
+                                                         uint32_t passwordIterations) {
+  // Everything is validated before the first (slow) password hash, so a bad file fails fast.
+  std::vector<User> users;
+  users.reserve(config.users.size());
+  for (const config::UserConfig& u : config.users) {
+    if (u.password.find('\0') != std::string::npos) return userError(u.userId, "password: holds a NUL byte");
+    users.push_back(User{.userId = u.userId, .email = u.email, .name = u.name, .emailVerified = u.emailVerified,
+                         .blocked = u.blocked, .passwordHash = {}, .createdAt = {}, .updatedAt = {}});
   }
-  return std::shared_ptr<const Tenant>(std::move(t));
+  auto t = assembleMutable(config.clients, std::move(users), passwordIterations);
+  if (!t) return t.error();
+  for (size_t i = 0; i < (*t)->users_.size(); ++i) {
+    const std::string& password = config.users[i].password;
+    if (!password.empty()) (*t)->users_[i].passwordHash = hashPassword(password, passwordIterations);
+  }
+  return std::shared_ptr<const Tenant>(std::move(t).value());
 }
 
 const Client* Tenant::client(std::string_view clientId) const {

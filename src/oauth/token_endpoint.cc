@@ -57,10 +57,11 @@ struct GrantLog {
   std::string_view ok, fail;
   const Client* client = nullptr;
   std::string ip, userAgent;
+  std::shared_ptr<const Tenant> tenant;  // keeps `client` alive across hops and the pool
 };
 
 GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant) {
-  GrantLog g{"sertft", "fertft", &client, p.clientIp(req), std::string(req.header("user-agent"))};
+  GrantLog g{"sertft", "fertft", &client, p.clientIp(req), std::string(req.header("user-agent")), p.tenantPtr()};
   switch (grant) {
     case Grant::kAuthorizationCode: g.ok = "seacft", g.fail = "feacft"; break;
     case Grant::kPassword:
@@ -76,7 +77,7 @@ GrantLog grantLog(const Provider& p, const http::Request& req, const Client& cli
 void logGrant(Provider& p, const GrantLog& g, const OAuthError* error, std::string_view userId) {
   events::Event e = clientEvent(error == nullptr ? g.ok : g.fail, g.client, g.ip, g.userAgent);
   e.userId = std::string(userId);
-  if (const User* u = userId.empty() ? nullptr : p.shared().tenant->userById(userId)) e.userName = u->email;
+  if (const User* u = userId.empty() ? nullptr : p.tenant().userById(userId)) e.userName = u->email;
   if (error != nullptr) {
     e.description = std::string(error->description);
     e.detailsJson = Details().str("error", error->error).take();
@@ -124,7 +125,7 @@ void writeTokens(Provider& p, http::Response& res, const Issued& g) {
   if (!g.ok) return sendOAuthError(res, g.error);
   std::string idToken;
   if (hasScope(g.scope, "openid")) {
-    const User* user = p.shared().tenant->userById(g.userId);
+    const User* user = p.tenant().userById(g.userId);
     if (user == nullptr) return sendOAuthError(res, kInvalidRefresh);  // the user was removed
     std::string claims;
     appendIdTokenClaims(claims, {.issuer = p.shared().issuer, .user = user, .clientId = g.clientId, .scope = g.scope,
@@ -273,7 +274,7 @@ void passwordGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const C
     return sendOAuthError(ex.response, kPasswordChecksBusy, 1);
   }
   http::Deferred d = ex.defer();
-  std::shared_ptr<const Tenant> tenant = p.shared().tenant;
+  std::shared_ptr<const Tenant> tenant = p.tenantPtr();
   core::Shard& shard = p.shared().shards->shard(p.shard());
   // ~40 ms of PBKDF2: on libuv's pool, never on the loop.
   shard.offload(
@@ -362,7 +363,7 @@ void Provider::serveToken(void* self, http::Exchange& ex) {
   if (!p.admitTokenRequest(ex)) return;
   if (p.storeDown()) return sendOAuthError(ex.response, kStoreDown);
   if (auto ok = readBodyParams(ex.request, p.params_); !ok) return sendOAuthError(ex.response, ok.error());
-  auto auth = authenticateClient(*p.shared_.tenant, ex.request.header("authorization"), p.params_);
+  auto auth = authenticateClient(p.tenant(), ex.request.header("authorization"), p.params_);
   if (!auth) return sendOAuthError(ex.response, auth.error());
   const Client& client = *auth->client;
   std::string_view grantType = p.params_.get("grant_type");

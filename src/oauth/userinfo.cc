@@ -88,7 +88,7 @@ void Provider::serveUserinfo(void* self, http::Exchange& ex) {
 namespace {
 
 void answerClaims(const Provider& p, http::Response& res, const Found& f) {
-  const User* user = f.ok ? p.shared().tenant->userById(f.userId) : nullptr;
+  const User* user = f.ok ? p.tenant().userById(f.userId) : nullptr;
   if (user == nullptr || user->blocked) return invalidToken(res, true);
   std::string body;
   appendUserinfoClaims(body, *user, f.scope);

@@ -23,6 +23,7 @@
 #include "handoff/net/stream.h"
 #include "handoff/oauth/jwt.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/oauth/tenant_admin.h"
 #include "handoff/tls/service.h"
 #include "handoff/tls/transport.h"
 
@@ -95,6 +96,7 @@ class Node {
   // Declared before the shards so that they outlive them (shards may still run callbacks into
   // them while they close).
   std::unique_ptr<events::EventLog> events_;    // the tenant log, shared by every shard
+  std::unique_ptr<oauth::TenantAdmin> tenantAdmin_;  // the management API's tenant changes (shard 0)
   std::unique_ptr<geo::GeoService> geo_;        // the GeoIP databases and their reload
   std::unique_ptr<tls::TlsService> tls_;        // certificates and ticket keys; null without TLS listeners
   // Overload (README "Limits and overload"): shared by every shard.

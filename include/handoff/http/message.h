@@ -64,8 +64,8 @@ class Response {
   // Writes the status line and the headers every response carries (Date, Server).
   void start(int status);
   void header(std::string_view name, std::string_view value);
-  // Content-Type (omitted when empty), Content-Length, Connection: close when closing, the blank
-  // line and the body (not for HEAD).
+  // Content-Type (omitted when empty), Content-Length (not on a 204, whose body is dropped),
+  // Connection: close when closing, the blank line and the body (not for HEAD).
   void finish(std::string_view contentType, std::string_view body);
 
   int status() const { return status_; }

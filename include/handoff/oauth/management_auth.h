@@ -15,8 +15,15 @@ class Provider;
 // The token of `Authorization: Bearer <token>` (scheme in any case); empty for anything else.
 std::string_view bearerToken(std::string_view authorization);
 
+// Who called, from a token that passed (views into the request's arena).
+struct ManagementCaller {
+  std::string_view clientId;  // azp
+  std::string_view scope;
+};
+
 // True when the request may go on; otherwise the 401/403 answer has been sent.
-bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view requiredScope);
+bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view requiredScope,
+                         ManagementCaller* caller = nullptr);
 
 // A management API error: `{"statusCode":status,"error":<reason phrase>,"message":…,"errorCode":…}`.
 void sendManagementError(http::Response& res, int status, std::string_view message, std::string_view errorCode);

@@ -36,8 +36,11 @@ struct ProviderOptions {
   int64_t accessTokenTtlS = 86400;   // Auth0's default: 24 h
 };
 
+class TenantAdmin;
+
 struct ProviderShared {
-  std::shared_ptr<const Tenant> tenant;
+  std::shared_ptr<const Tenant> tenant;  // the tenant at start; each Provider holds the current one
+  TenantAdmin* tenantAdmin = nullptr;    // the management API's changes (shard 0); null: read-only
   std::string issuer;                // "http://127.0.0.1:8080/"
   std::string managementAudience;    // issuer + "api/v2/"
   std::vector<std::string> domains;  // hosts that name this tenant (the STT audience's host)
@@ -80,6 +83,12 @@ class Provider {
   void addRoutes(http::Router& router);
 
   void setKeys(std::shared_ptr<const KeySet> keys) { keys_ = std::move(keys); }
+  // This shard's tenant snapshot, swapped by the management API's broadcast (tenant_admin.h).
+  // A Client or User pointer is valid while the snapshot is: an answer that crosses a hop or the
+  // pool keeps tenantPtr() with it.
+  const Tenant& tenant() const { return *tenant_; }
+  const std::shared_ptr<const Tenant>& tenantPtr() const { return tenant_; }
+  void setTenant(std::shared_ptr<const Tenant> tenant) { tenant_ = std::move(tenant); }
   const KeySet& keys() const { return *keys_; }
   store::ShardStore& store() { return store_; }
   const store::ShardStore& store() const { return store_; }
@@ -131,6 +140,7 @@ class Provider {
   // include the test clock's offset (zero unless --test-clock moved it).
   uint64_t nowMs();
   static int64_t unixNow();
+  static int64_t unixNowMs();  // the same in milliseconds
 
   // The request's client IP: the peer, or what a trusted proxy forwarded (SPEC.md §3).
   std::string clientIp(const http::Request& req) const;
@@ -174,6 +184,7 @@ class Provider {
   unsigned shard_;
   std::vector<Provider*>& peers_;
   std::shared_ptr<const KeySet> keys_;
+  std::shared_ptr<const Tenant> tenant_;
   store::ShardStore store_;
   http::ParamList params_;  // reused per request
   OverloadStats overload_;

@@ -79,6 +79,9 @@ struct User {
   bool emailVerified = false;  // email_verified
   bool blocked = false;
   std::string passwordHash;  // crypto.h's stored form; empty: the user has no password
+  // ISO 8601 (Auth0's created_at, updated_at); empty for users seeded by the config file.
+  std::string createdAt;
+  std::string updatedAt;
 };
 
 class Tenant {
@@ -102,6 +105,14 @@ class Tenant {
   static core::Result<std::shared_ptr<const Tenant>> build(const config::Config& config,
                                                            uint32_t passwordIterations = kDefaultPasswordIterations);
 
+  // A tenant from clients and users already hashed (the management API's changes, tenant_admin.h):
+  // the same checks as build() except the passwords', and no hashing.
+  static core::Result<std::shared_ptr<const Tenant>> assemble(std::vector<config::ClientConfig> clients,
+                                                              std::vector<User> users, uint32_t passwordIterations);
+
+  // Why `url` cannot be a registered callback or logout URL; nullptr when it can.
+  static const char* urlProblem(std::string_view url);
+
   // nullptr when unknown. Client ids and user ids compare exactly; emails ASCII
   // case-insensitively. Each is one hash lookup and allocates nothing.
   const Client* client(std::string_view clientId) const;
@@ -120,6 +131,8 @@ class Tenant {
 
  private:
   Tenant() = default;
+  static core::Result<std::shared_ptr<Tenant>> assembleMutable(const std::vector<config::ClientConfig>& clients,
+                                                               std::vector<User> users, uint32_t passwordIterations);
 
   // ASCII case-insensitive hashing and equality, for the email index.
   struct FoldHash {
