@@ -6,9 +6,11 @@
 // or deleted user losing what they hold, and durability across SIGKILL.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "n2w_helpers.h"
@@ -374,6 +376,44 @@ TEST_F(Management, DeletingANativeRefreshTokenCascadesToItsWebSessions) {
             202);
   EXPECT_EQ(refresh(rt3, "demo-native").status, 403);
   EXPECT_EQ(api("DELETE", "/api/v2/users/auth0%7Cdemo/sessions").status, 202);
+}
+
+TEST_F(Management, ConcurrentChangesFromEveryShardAreSerialised) {
+  start("", 3);
+  admin_ = mgmtToken();
+  // Eight creations of one email at once, over connections spread across the
+  // shards: one wins.
+  std::vector<int> statuses(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      statuses[i] = api("POST", "/api/v2/users",
+                        "{\"connection\":\"Username-Password-Authentication\","
+                        "\"email\":\"race@example.com\","
+                        "\"password\":\"race-password-" +
+                            std::to_string(i) + "\"}")
+                        .status;
+    });
+  }
+  for (auto &t : threads)
+    t.join();
+  threads.clear();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 7);
+  // Eight different clients at once: all land, none lost.
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      statuses[i] = api("POST", "/api/v2/clients",
+                        "{\"name\":\"c" + std::to_string(i) + "\"}")
+                        .status;
+    });
+  }
+  for (auto &t : threads)
+    t.join();
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 8);
+  EXPECT_EQ(jsonField(api("GET", "/api/v2/clients?include_totals=true").body,
+                      "total"),
+            "12");
 }
 
 class ManagementDurability : public Management {
