@@ -24,13 +24,11 @@ std::string familyTag(const TokenKey &k) {
   uint8_t bytes[16];
   std::memcpy(bytes, &k.lo, 8);
   std::memcpy(bytes + 8, &k.hi, 8);
-  std::string digest = sha256Base64Url(
-      std::string_view(reinterpret_cast<const char *>(bytes), sizeof bytes));
+  std::string digest = sha256Base64Url(std::string_view(reinterpret_cast<const char *>(bytes), sizeof bytes));
   return digest.substr(0, 22);
 }
 
-std::string publicId(uint16_t home, const std::string &userId,
-                     std::string_view token) {
+std::string publicId(uint16_t home, const std::string &userId, std::string_view token) {
   std::string id = std::to_string(home) + ".";
   core::appendBase64Url(id, userId);
   id.push_back('.');
@@ -47,17 +45,13 @@ struct ParsedId {
 bool parseId(std::string_view id, ParsedId &out) {
   size_t a = id.find('.');
   size_t b = a == std::string_view::npos ? a : id.find('.', a + 1);
-  if (a == 0 || b == std::string_view::npos || b + 1 >= id.size() || a > 5)
-    return false;
+  if (a == 0 || b == std::string_view::npos || b + 1 >= id.size() || a > 5) return false;
   unsigned home = 0;
   for (char c : id.substr(0, a)) {
-    if (c < '0' || c > '9')
-      return false;
+    if (c < '0' || c > '9') return false;
     home = home * 10 + static_cast<unsigned>(c - '0');
   }
-  if (home > 0xFFFE ||
-      !core::decodeBase64Url(id.substr(a + 1, b - a - 1), out.userId) ||
-      out.userId.empty())
+  if (home > 0xFFFE || !core::decodeBase64Url(id.substr(a + 1, b - a - 1), out.userId) || out.userId.empty())
     return false;
   out.home = static_cast<uint16_t>(home);
   out.token = std::string(id.substr(b + 1));
@@ -86,8 +80,7 @@ std::string sessionJson(const SessionRecord &s) {
   appendTime(out, "last_interacted_at", s.lastSeenAtMs);
   appendTime(out, "expires_at", s.expiresAtMs);
   out.append(",\"authentication\":{\"methods\":[{\"name\":");
-  core::appendJsonString(
-      out, s.bornFromSessionTransfer ? "session_transfer_token" : "pwd");
+  core::appendJsonString(out, s.bornFromSessionTransfer ? "session_transfer_token" : "pwd");
   out.append("}]},\"born_from_session_transfer_token\":");
   out.append(s.bornFromSessionTransfer ? "true" : "false");
   out.push_back('}');
@@ -113,15 +106,15 @@ std::string refreshJson(const TokenKey &key, const RefreshFamily &f) {
   core::appendJsonString(out, f.audience);
   out.append(",\"scopes\":");
   core::appendJsonString(out, f.scope);
-  out.append("}],\"born_from_session_transfer_token\":")
-      .append(f.bornFromSessionTransfer ? "true" : "false");
+  out.append("}],\"born_from_session_transfer_token\":").append(f.bornFromSessionTransfer ? "true" : "false");
   out.push_back('}');
   return out;
 }
 
 // Runs fn(owner) on every shard, then gather(results in shard order) here once
 // all answered (each owner's log durable up to what fn logged).
-template <class F, class G> void scatter(Provider &p, F fn, G gather) {
+template <class F, class G>
+void scatter(Provider &p, F fn, G gather) {
   using R = decltype(fn(p));
   struct State {
     std::vector<R> results;
@@ -129,50 +122,41 @@ template <class F, class G> void scatter(Provider &p, F fn, G gather) {
     G gather;
   };
   unsigned n = p.shared().shards->size();
-  auto st =
-      std::make_shared<State>(State{std::vector<R>(n), n, std::move(gather)});
+  auto st = std::make_shared<State>(State{std::vector<R>(n), n, std::move(gather)});
   for (unsigned i = 0; i < n; ++i) {
     p.onOwner(i, fn, [st, i](R r) {
       st->results[i] = std::move(r);
-      if (--st->left == 0)
-        st->gather(std::move(st->results));
+      if (--st->left == 0) st->gather(std::move(st->results));
     });
   }
 }
 
 bool userExists(Provider &p, http::Exchange &ex, const std::string &userId) {
-  if (p.tenant().userById(userId) != nullptr)
-    return true;
-  sendManagementError(ex.response, 404, "The user does not exist.",
-                      "inexistent_user");
+  if (p.tenant().userById(userId) != nullptr) return true;
+  sendManagementError(ex.response, 404, "The user does not exist.", "inexistent_user");
   return false;
 }
 
-void listUserTokens(Provider &p, http::Exchange &ex, const std::string &userId,
-                    bool sessions) {
+void listUserTokens(Provider &p, http::Exchange &ex, const std::string &userId, bool sessions) {
   http::Deferred d = ex.defer();
   scatter(
       p,
       [userId, sessions](Provider &owner) {
         std::vector<std::string> items;
         if (sessions) {
-          for (const auto &[k, s] :
-               owner.store().sessionsOfUser(userId, owner.nowMs()))
+          for (const auto &[k, s] : owner.store().sessionsOfUser(userId, owner.nowMs()))
             items.push_back(sessionJson(s));
         } else {
-          for (const auto &[k, f] : owner.store().familiesOfUser(userId))
-            items.push_back(refreshJson(k, f));
+          for (const auto &[k, f] : owner.store().familiesOfUser(userId)) items.push_back(refreshJson(k, f));
         }
         return items;
       },
-      [d = std::move(d),
-       sessions](std::vector<std::vector<std::string>> perShard) mutable {
+      [d = std::move(d), sessions](std::vector<std::vector<std::string>> perShard) mutable {
         std::string body = sessions ? "{\"sessions\":[" : "{\"tokens\":[";
         bool first = true;
         for (const auto &items : perShard) {
           for (const std::string &item : items) {
-            if (!first)
-              body.push_back(',');
+            if (!first) body.push_back(',');
             first = false;
             body.append(item);
           }
@@ -182,13 +166,11 @@ void listUserTokens(Provider &p, http::Exchange &ex, const std::string &userId,
       });
 }
 
-void endUserTokens(Provider &p, http::Deferred d, const std::string &userId,
-                   bool sessions) {
+void endUserTokens(Provider &p, http::Deferred d, const std::string &userId, bool sessions) {
   scatter(
       p,
       [userId, sessions](Provider &owner) {
-        return sessions ? owner.store().endSessionsOfUser(userId)
-                        : owner.store().revokeFamiliesOfUser(userId);
+        return sessions ? owner.store().endSessionsOfUser(userId) : owner.store().revokeFamiliesOfUser(userId);
       },
       [d = std::move(d)](std::vector<size_t>) mutable {
         d.complete([](http::Response &res) { sendJson(res, 202, ""); });
@@ -197,24 +179,17 @@ void endUserTokens(Provider &p, http::Deferred d, const std::string &userId,
 
 // GET or DELETE of one session or refresh token by its public id, on its owner
 // shard.
-void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix,
-              bool sessions) {
+void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix, bool sessions) {
   http::Method m = ex.request.method;
   std::string id, rest;
-  if (!splitPath(ex, prefix, id, rest))
-    return;
+  if (!splitPath(ex, prefix, id, rest)) return;
   bool read = m == http::Method::kGet || m == http::Method::kHead;
-  if (!read && m != http::Method::kDelete)
-    return sendMethodNotAllowed(ex.response);
-  std::string scope = std::string(read ? "read:" : "delete:") +
-                      (sessions ? "sessions" : "refresh_tokens");
-  if (!authorizeManagement(p, ex, scope))
-    return;
+  if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
+  std::string scope = std::string(read ? "read:" : "delete:") + (sessions ? "sessions" : "refresh_tokens");
+  if (!authorizeManagement(p, ex, scope)) return;
   ParsedId pid;
-  std::string_view what = sessions ? "The session does not exist."
-                                   : "The refresh token does not exist.";
-  if (!rest.empty() || !parseId(id, pid))
-    return sendManagementError(ex.response, 404, what, "not_found");
+  std::string_view what = sessions ? "The session does not exist." : "The refresh token does not exist.";
+  if (!rest.empty() || !parseId(id, pid)) return sendManagementError(ex.response, 404, what, "not_found");
   http::Deferred d = ex.defer();
   unsigned owner = pid.home % p.shared().shards->size();
   p.onOwner(
@@ -223,50 +198,38 @@ void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix,
         // The user's records on this shard, through the by-user index; "" when
         // none matches.
         if (sessions) {
-          for (const auto &[k, s] :
-               o.store().sessionsOfUser(pid.userId, o.nowMs())) {
-            if (s.sid != pid.token)
-              continue;
-            if (read)
-              return sessionJson(s);
+          for (const auto &[k, s] : o.store().sessionsOfUser(pid.userId, o.nowMs())) {
+            if (s.sid != pid.token) continue;
+            if (read) return sessionJson(s);
             return o.store().endSessionOfUser(pid.userId, k) ? "ended" : "";
           }
           return "";
         }
         for (const auto &[k, f] : o.store().familiesOfUser(pid.userId)) {
-          if (familyTag(k) != pid.token)
-            continue;
-          if (read)
-            return refreshJson(k, f);
+          if (familyTag(k) != pid.token) continue;
+          if (read) return refreshJson(k, f);
           return o.store().revokeFamilyOfUser(pid.userId, k) ? "revoked" : "";
         }
         return "";
       },
       [d = std::move(d), read, what](std::string found) mutable {
         d.complete([&](http::Response &res) {
-          if (found.empty())
-            return sendManagementError(res, 404, what, "not_found");
+          if (found.empty()) return sendManagementError(res, 404, what, "not_found");
           sendJson(res, read ? 200 : 202, read ? found : std::string());
         });
       });
 }
 
-} // namespace
+}  // namespace
 
-void serveUserTokens(Provider &p, http::Exchange &ex, const std::string &userId,
-                     bool sessions) {
+void serveUserTokens(Provider &p, http::Exchange &ex, const std::string &userId, bool sessions) {
   http::Method m = ex.request.method;
   bool read = m == http::Method::kGet || m == http::Method::kHead;
-  if (!read && m != http::Method::kDelete)
-    return sendMethodNotAllowed(ex.response);
-  std::string scope = std::string(read ? "read:" : "delete:") +
-                      (sessions ? "sessions" : "refresh_tokens");
-  if (!authorizeManagement(p, ex, scope))
-    return;
-  if (!userExists(p, ex, userId))
-    return;
-  if (read)
-    return listUserTokens(p, ex, userId, sessions);
+  if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
+  std::string scope = std::string(read ? "read:" : "delete:") + (sessions ? "sessions" : "refresh_tokens");
+  if (!authorizeManagement(p, ex, scope)) return;
+  if (!userExists(p, ex, userId)) return;
+  if (read) return listUserTokens(p, ex, userId, sessions);
   endUserTokens(p, ex.defer(), userId, sessions);
 }
 
@@ -278,22 +241,18 @@ void serveRefreshToken(void *self, http::Exchange &ex) {
   serveOne(*static_cast<Provider *>(self), ex, kRefreshTokensPrefix, false);
 }
 
-void submitThenEndUser(Provider &p, http::Deferred d, ChangeContext ctx,
-                       TenantAdmin::Edit edit, std::string userId) {
-  submitDeferred(
-      p, std::move(d), std::move(ctx), std::move(edit),
-      [userId = std::move(userId)](Provider &here,
-                                   std::function<void()> proceed) {
-        // Families first: revoking them cascades to the sessions born of them;
-        // then whatever sessions are left (and their online families).
-        scatter(
-            here,
-            [userId](Provider &owner) {
-              return owner.store().revokeFamiliesOfUser(userId) +
-                     owner.store().endSessionsOfUser(userId);
-            },
-            [proceed = std::move(proceed)](std::vector<size_t>) { proceed(); });
-      });
+void submitThenEndUser(Provider &p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, std::string userId) {
+  submitDeferred(p, std::move(d), std::move(ctx), std::move(edit),
+                 [userId = std::move(userId)](Provider &here, std::function<void()> proceed) {
+                   // Families first: revoking them cascades to the sessions born of them;
+                   // then whatever sessions are left (and their online families).
+                   scatter(
+                       here,
+                       [userId](Provider &owner) {
+                         return owner.store().revokeFamiliesOfUser(userId) + owner.store().endSessionsOfUser(userId);
+                       },
+                       [proceed = std::move(proceed)](std::vector<size_t>) { proceed(); });
+                 });
 }
 
-} // namespace handoff::oauth::mgmt
+}  // namespace handoff::oauth::mgmt

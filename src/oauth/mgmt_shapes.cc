@@ -11,8 +11,7 @@ using http::JsonValue;
 void appendBool(std::string &out, bool v) { out.append(v ? "true" : "false"); }
 
 void appendKey(std::string &out, std::string_view key) {
-  if (out.back() != '{')
-    out.push_back(',');
+  if (out.back() != '{') out.push_back(',');
   core::appendJsonString(out, key);
   out.push_back(':');
 }
@@ -20,8 +19,7 @@ void appendKey(std::string &out, std::string_view key) {
 void appendStringArray(std::string &out, const std::vector<std::string> &list) {
   out.push_back('[');
   for (size_t i = 0; i < list.size(); ++i) {
-    if (i != 0)
-      out.push_back(',');
+    if (i != 0) out.push_back(',');
     core::appendJsonString(out, list[i]);
   }
   out.push_back(']');
@@ -32,72 +30,54 @@ bool fail(ShapeError &err, std::string message) {
   return false;
 }
 
-bool typeError(ShapeError &err, std::string_view key,
-               std::string_view expected) {
-  return fail(err, "'Expected type " + std::string(expected) +
-                       "' on property " + std::string(key) + ".");
+bool typeError(ShapeError &err, std::string_view key, std::string_view expected) {
+  return fail(err, "'Expected type " + std::string(expected) + "' on property " + std::string(key) + ".");
 }
 
 bool unknownKey(ShapeError &err, std::string_view key) {
-  return fail(err,
-              "'Additional properties not allowed: " + std::string(key) + "'.");
+  return fail(err, "'Additional properties not allowed: " + std::string(key) + "'.");
 }
 
-bool readString(const JsonValue &v, std::string_view key, std::string &out,
-                ShapeError &err) {
-  if (!v.isString())
-    return typeError(err, key, "string");
+bool readString(const JsonValue &v, std::string_view key, std::string &out, ShapeError &err) {
+  if (!v.isString()) return typeError(err, key, "string");
   out = std::string(v.text);
   return true;
 }
 
-bool readBool(const JsonValue &v, std::string_view key, bool &out,
-              ShapeError &err) {
-  if (!v.isBool())
-    return typeError(err, key, "boolean");
+bool readBool(const JsonValue &v, std::string_view key, bool &out, ShapeError &err) {
+  if (!v.isBool()) return typeError(err, key, "boolean");
   out = v.boolean;
   return true;
 }
 
-bool readStringArray(const JsonValue &v, std::string_view key,
-                     std::vector<std::string> &out, ShapeError &err) {
-  if (!v.isArray())
-    return typeError(err, key, "array");
+bool readStringArray(const JsonValue &v, std::string_view key, std::vector<std::string> &out, ShapeError &err) {
+  if (!v.isArray()) return typeError(err, key, "array");
   out.clear();
   for (const JsonValue &e : v.array()) {
-    if (!e.isString())
-      return typeError(err, std::string(key) + " items", "string");
+    if (!e.isString()) return typeError(err, std::string(key) + " items", "string");
     out.emplace_back(e.text);
   }
   return true;
 }
 
-bool oneOf(std::string_view s,
-           std::initializer_list<std::string_view> allowed) {
+bool oneOf(std::string_view s, std::initializer_list<std::string_view> allowed) {
   for (std::string_view a : allowed) {
-    if (a == s)
-      return true;
+    if (a == s) return true;
   }
   return false;
 }
 
-bool applyRefreshToken(const JsonValue &v, config::RefreshTokenConfig &rt,
-                       ShapeError &err) {
-  if (!v.isObject())
-    return typeError(err, "refresh_token", "object");
+bool applyRefreshToken(const JsonValue &v, config::RefreshTokenConfig &rt, ShapeError &err) {
+  if (!v.isObject()) return typeError(err, "refresh_token", "object");
   for (const http::JsonMember &m : v.object()) {
     if (m.key == "rotation_type") {
-      if (!readString(m.value, "refresh_token.rotation_type", rt.rotationType,
-                      err))
-        return false;
+      if (!readString(m.value, "refresh_token.rotation_type", rt.rotationType, err)) return false;
       if (!oneOf(rt.rotationType, {"rotating", "non-rotating"})) {
-        return fail(err, "'No enum match for: \"" + rt.rotationType +
-                             "\"' on property refresh_token.rotation_type.");
+        return fail(err, "'No enum match for: \"" + rt.rotationType + "\"' on property refresh_token.rotation_type.");
       }
     } else if (m.key == "leeway") {
       int64_t n = 0;
-      if (!m.value.asInt64(&n) || n < 0 || n > 86400)
-        return typeError(err, "refresh_token.leeway", "integer 0..86400");
+      if (!m.value.asInt64(&n) || n < 0 || n > 86400) return typeError(err, "refresh_token.leeway", "integer 0..86400");
       rt.leeway = n;
     } else {
       return unknownKey(err, "refresh_token." + std::string(m.key));
@@ -108,22 +88,19 @@ bool applyRefreshToken(const JsonValue &v, config::RefreshTokenConfig &rt,
 
 // Known keys set their field; unknown keys are kept as JSON text (SPEC.md §6);
 // a null removes an unknown key or resets a known one to its default.
-bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st,
-                          ShapeError &err) {
+bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st, ShapeError &err) {
   if (v.isNull()) {
     st = config::SessionTransferConfig{};
     return true;
   }
-  if (!v.isObject())
-    return typeError(err, "session_transfer", "object");
+  if (!v.isObject()) return typeError(err, "session_transfer", "object");
   const config::SessionTransferConfig defaults;
   for (const http::JsonMember &m : v.object()) {
     std::string key = "session_transfer." + std::string(m.key);
     bool reset = m.value.isNull();
     if (m.key == "can_create_session_transfer_token") {
       if (reset)
-        st.canCreateSessionTransferToken =
-            defaults.canCreateSessionTransferToken;
+        st.canCreateSessionTransferToken = defaults.canCreateSessionTransferToken;
       else if (!readBool(m.value, key, st.canCreateSessionTransferToken, err))
         return false;
     } else if (m.key == "enforce_cascade_revocation") {
@@ -144,13 +121,11 @@ bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st,
     } else if (m.key == "allowed_authentication_methods") {
       if (reset)
         st.allowedAuthenticationMethods.clear();
-      else if (!readStringArray(m.value, key, st.allowedAuthenticationMethods,
-                                err))
+      else if (!readStringArray(m.value, key, st.allowedAuthenticationMethods, err))
         return false;
       for (const std::string &a : st.allowedAuthenticationMethods) {
         if (!oneOf(a, {"cookie", "query"}))
-          return fail(err, "'No enum match for: \"" + a + "\"' on property " +
-                               key + ".");
+          return fail(err, "'No enum match for: \"" + a + "\"' on property " + key + ".");
       }
     } else if (m.key == "enforce_device_binding") {
       if (reset)
@@ -158,8 +133,7 @@ bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st,
       else if (!readString(m.value, key, st.enforceDeviceBinding, err))
         return false;
       if (!oneOf(st.enforceDeviceBinding, {"ip", "asn", "none"})) {
-        return fail(err, "'No enum match for: \"" + st.enforceDeviceBinding +
-                             "\"' on property " + key + ".");
+        return fail(err, "'No enum match for: \"" + st.enforceDeviceBinding + "\"' on property " + key + ".");
       }
     } else if (reset) {
       st.unknown.erase(std::string(m.key));
@@ -172,48 +146,46 @@ bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st,
   return true;
 }
 
-} // namespace
+}  // namespace
 
 void appendJsonValue(std::string &out, const JsonValue &v) {
   switch (v.type) {
-  case http::JsonType::kNull:
-    out.append("null");
-    return;
-  case http::JsonType::kBool:
-    appendBool(out, v.boolean);
-    return;
-  case http::JsonType::kNumber:
-    out.append(v.text);
-    return;
-  case http::JsonType::kString:
-    core::appendJsonString(out, v.text);
-    return;
-  case http::JsonType::kArray: {
-    out.push_back('[');
-    bool first = true;
-    for (const JsonValue &e : v.array()) {
-      if (!first)
-        out.push_back(',');
-      first = false;
-      appendJsonValue(out, e);
+    case http::JsonType::kNull:
+      out.append("null");
+      return;
+    case http::JsonType::kBool:
+      appendBool(out, v.boolean);
+      return;
+    case http::JsonType::kNumber:
+      out.append(v.text);
+      return;
+    case http::JsonType::kString:
+      core::appendJsonString(out, v.text);
+      return;
+    case http::JsonType::kArray: {
+      out.push_back('[');
+      bool first = true;
+      for (const JsonValue &e : v.array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        appendJsonValue(out, e);
+      }
+      out.push_back(']');
+      return;
     }
-    out.push_back(']');
-    return;
-  }
-  case http::JsonType::kObject: {
-    out.push_back('{');
-    bool first = true;
-    for (const http::JsonMember &m : v.object()) {
-      if (!first)
-        out.push_back(',');
-      first = false;
-      core::appendJsonString(out, m.key);
-      out.push_back(':');
-      appendJsonValue(out, m.value);
+    case http::JsonType::kObject: {
+      out.push_back('{');
+      bool first = true;
+      for (const http::JsonMember &m : v.object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        core::appendJsonString(out, m.key);
+        out.push_back(':');
+        appendJsonValue(out, m.value);
+      }
+      out.push_back('}');
+      return;
     }
-    out.push_back('}');
-    return;
-  }
   }
 }
 
@@ -222,9 +194,8 @@ std::string isoTime(int64_t unixMs) {
   tm t{};
   ::gmtime_r(&secs, &t);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
-                t.tm_sec, static_cast<int>(unixMs % 1000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(unixMs % 1000));
   return buf;
 }
 
@@ -259,9 +230,7 @@ std::string clientJson(const config::ClientConfig &c, bool withSecret) {
   appendKey(out, "refresh_token");
   out.append("{\"rotation_type\":");
   core::appendJsonString(out, c.refreshToken.rotationType);
-  out.append(",\"leeway\":")
-      .append(std::to_string(c.refreshToken.leeway))
-      .append("}");
+  out.append(",\"leeway\":").append(std::to_string(c.refreshToken.leeway)).append("}");
   const config::SessionTransferConfig &st = c.sessionTransfer;
   appendKey(out, "session_transfer");
   out.append("{\"can_create_session_transfer_token\":");
@@ -286,12 +255,9 @@ std::string clientJson(const config::ClientConfig &c, bool withSecret) {
   return out;
 }
 
-bool applyClientBody(const JsonValue &body, config::ClientConfig &c,
-                     ShapeMode mode, ShapeError &err) {
+bool applyClientBody(const JsonValue &body, config::ClientConfig &c, ShapeMode mode, ShapeError &err) {
   if (!body.isObject())
-    return fail(err, "'Expected type object but found type " +
-                         std::string(body.isArray() ? "array" : "other") +
-                         "'.");
+    return fail(err, "'Expected type object but found type " + std::string(body.isArray() ? "array" : "other") + "'.");
   for (const http::JsonMember &m : body.object()) {
     std::string_view k = m.key;
     const JsonValue &v = m.value;
@@ -303,25 +269,19 @@ bool applyClientBody(const JsonValue &body, config::ClientConfig &c,
     } else if (k == "client_secret") {
       ok = readString(v, k, c.clientSecret, err);
       if (ok && mode != ShapeMode::kJournal && c.clientSecret.size() < 16) {
-        return fail(err, "'String is too short (" +
-                             std::to_string(c.clientSecret.size()) +
+        return fail(err, "'String is too short (" + std::to_string(c.clientSecret.size()) +
                              " chars), minimum 16' on property client_secret.");
       }
     } else if (k == "name") {
       ok = readString(v, k, c.name, err);
       if (ok && c.name.empty() && mode != ShapeMode::kJournal)
-        return fail(
-            err,
-            "'String is too short (0 chars), minimum 1' on property name.");
+        return fail(err, "'String is too short (0 chars), minimum 1' on property name.");
     } else if (k == "app_type") {
       ok = readString(v, k, c.appType, err);
       // Config-file clients may have none; the API sets one.
       bool none = c.appType.empty() && mode == ShapeMode::kJournal;
-      if (ok && !none &&
-          !oneOf(c.appType,
-                 {"native", "spa", "regular_web", "non_interactive"})) {
-        return fail(err, "'No enum match for: \"" + c.appType +
-                             "\"' on property app_type.");
+      if (ok && !none && !oneOf(c.appType, {"native", "spa", "regular_web", "non_interactive"})) {
+        return fail(err, "'No enum match for: \"" + c.appType + "\"' on property app_type.");
       }
     } else if (k == "grant_types") {
       ok = readStringArray(v, k, c.grantTypes, err);
@@ -332,8 +292,8 @@ bool applyClientBody(const JsonValue &body, config::ClientConfig &c,
     } else if (k == "token_endpoint_auth_method") {
       ok = readString(v, k, c.tokenEndpointAuthMethod, err);
       if (ok && !parseAuthMethod(c.tokenEndpointAuthMethod)) {
-        return fail(err, "'No enum match for: \"" + c.tokenEndpointAuthMethod +
-                             "\"' on property token_endpoint_auth_method.");
+        return fail(
+            err, "'No enum match for: \"" + c.tokenEndpointAuthMethod + "\"' on property token_endpoint_auth_method.");
       }
     } else if (k == "is_first_party") {
       ok = readBool(v, k, c.isFirstParty, err);
@@ -343,15 +303,13 @@ bool applyClientBody(const JsonValue &body, config::ClientConfig &c,
       ok = applyRefreshToken(v, c.refreshToken, err);
     } else if (k == "session_transfer") {
       ok = applySessionTransfer(v, c.sessionTransfer, err);
-    } else if (mode != ShapeMode::kCreate &&
-               (k == "global" || k == "oidc_conformant")) {
+    } else if (mode != ShapeMode::kCreate && (k == "global" || k == "oidc_conformant")) {
       // Read-only fields we return; a client that PATCHes back what it read is
       // not refused.
     } else {
       return unknownKey(err, k);
     }
-    if (!ok)
-      return false;
+    if (!ok) return false;
   }
   return true;
 }
@@ -382,12 +340,9 @@ std::string userJson(const User &u, bool withHash) {
   out.append("[{\"connection\":");
   core::appendJsonString(out, kDatabaseConnection);
   out.append(",\"provider\":");
-  core::appendJsonString(out, bar == std::string_view::npos
-                                  ? std::string_view("auth0")
-                                  : id.substr(0, bar));
+  core::appendJsonString(out, bar == std::string_view::npos ? std::string_view("auth0") : id.substr(0, bar));
   out.append(",\"user_id\":");
-  core::appendJsonString(
-      out, bar == std::string_view::npos ? id : id.substr(bar + 1));
+  core::appendJsonString(out, bar == std::string_view::npos ? id : id.substr(bar + 1));
   out.append(",\"isSocial\":false}]");
   if (withHash) {
     appendKey(out, "password_hash");
@@ -397,20 +352,16 @@ std::string userJson(const User &u, bool withHash) {
   return out;
 }
 
-bool applyUserBody(const JsonValue &body, User &u, ShapeMode mode,
-                   UserBodyExtras &extras, ShapeError &err) {
-  if (!body.isObject())
-    return fail(err, "'Expected type object'.");
+bool applyUserBody(const JsonValue &body, User &u, ShapeMode mode, UserBodyExtras &extras, ShapeError &err) {
+  if (!body.isObject()) return fail(err, "'Expected type object'.");
   for (const http::JsonMember &m : body.object()) {
     std::string_view k = m.key;
     const JsonValue &v = m.value;
     bool ok = true;
     if (k == "email") {
       ok = readString(v, k, u.email, err);
-      if (ok && (u.email.size() < 3 || u.email.find('@') == std::string::npos ||
-                 u.email.size() > 254)) {
-        return fail(err, "'Object didn't pass validation for format email: " +
-                             u.email + "' on property email.");
+      if (ok && (u.email.size() < 3 || u.email.find('@') == std::string::npos || u.email.size() > 254)) {
+        return fail(err, "'Object didn't pass validation for format email: " + u.email + "' on property email.");
       }
     } else if (k == "name") {
       ok = readString(v, k, u.name, err);
@@ -421,25 +372,21 @@ bool applyUserBody(const JsonValue &body, User &u, ShapeMode mode,
     } else if (k == "password" && mode != ShapeMode::kJournal) {
       ok = readString(v, k, extras.password, err);
       if (ok && extras.password.empty())
-        return fail(
-            err,
-            "'String is too short (0 chars), minimum 1' on property password.");
-      if (ok && extras.password.find('\0') != std::string::npos)
-        return fail(err, "'password holds a NUL byte'.");
+        return fail(err, "'String is too short (0 chars), minimum 1' on property password.");
+      if (ok && extras.password.find('\0') != std::string::npos) return fail(err, "'password holds a NUL byte'.");
       extras.hasPassword = ok;
     } else if (k == "connection" && mode != ShapeMode::kJournal) {
       std::string conn;
       ok = readString(v, k, conn, err);
       if (ok && conn != kDatabaseConnection) {
-        return fail(err, "'connection \"" + conn + "\" does not exist; only " +
-                             std::string(kDatabaseConnection) + "'.");
+        return fail(err,
+                    "'connection \"" + conn + "\" does not exist; only " + std::string(kDatabaseConnection) + "'.");
       }
       extras.hasConnection = ok;
-    } else if ((k == "verify_email" || k == "verify_password") &&
-               mode != ShapeMode::kJournal) {
+    } else if ((k == "verify_email" || k == "verify_password") && mode != ShapeMode::kJournal) {
       bool ignored = false;
       ok = readBool(v, k, ignored,
-                    err); // no mail is ever sent: accepted and ignored
+                    err);  // no mail is ever sent: accepted and ignored
     } else if (k == "user_id" && mode != ShapeMode::kPatch) {
       std::string id;
       ok = readString(v, k, id, err);
@@ -447,8 +394,7 @@ bool applyUserBody(const JsonValue &body, User &u, ShapeMode mode,
         u.userId = id;
       else if (ok)
         extras.userId = id.starts_with("auth0|") ? id.substr(6) : id;
-      if (ok && (id.empty() || id.size() > 128))
-        return fail(err, "'String length out of range' on property user_id.");
+      if (ok && (id.empty() || id.size() > 128)) return fail(err, "'String length out of range' on property user_id.");
     } else if (mode == ShapeMode::kJournal && k == "password_hash") {
       ok = readString(v, k, u.passwordHash, err);
     } else if (mode == ShapeMode::kJournal && k == "created_at") {
@@ -460,10 +406,9 @@ bool applyUserBody(const JsonValue &body, User &u, ShapeMode mode,
     } else {
       return unknownKey(err, k);
     }
-    if (!ok)
-      return false;
+    if (!ok) return false;
   }
   return true;
 }
 
-} // namespace handoff::oauth
+}  // namespace handoff::oauth

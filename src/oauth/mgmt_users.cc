@@ -15,12 +15,8 @@ namespace {
 
 constexpr std::string_view kUsersPrefix = "/api/v2/users/";
 
-TenantChange notFound() {
-  return changeError(404, "The user does not exist.", "inexistent_user");
-}
-TenantChange emailTaken() {
-  return changeError(409, "The user already exists.", "auth0_idp_error");
-}
+TenantChange notFound() { return changeError(404, "The user does not exist.", "inexistent_user"); }
+TenantChange emailTaken() { return changeError(409, "The user already exists.", "auth0_idp_error"); }
 
 std::string newUserId() {
   std::array<uint8_t, 12> b;
@@ -34,29 +30,21 @@ std::string newUserId() {
   return id;
 }
 
-std::string nowIso() {
-  return isoTime(static_cast<int64_t>(Provider::unixNowMs()));
-}
+std::string nowIso() { return isoTime(static_cast<int64_t>(Provider::unixNowMs())); }
 
 // Hashes `password` on this shard's pool (≈40 ms of CPU), then calls next(hash)
 // here; with no password, next("") at once.
 template <class F>
-void hashThen(Provider &p, std::string password, uint32_t iterations,
-              F &&next) {
-  if (password.empty())
-    return next(std::string());
+void hashThen(Provider &p, std::string password, uint32_t iterations, F &&next) {
+  if (password.empty()) return next(std::string());
   p.shared().shards->shard(p.shard()).offload(
-      [password = std::move(password), iterations] {
-        return hashPassword(password, iterations);
-      },
+      [password = std::move(password), iterations] { return hashPassword(password, iterations); },
       std::forward<F>(next));
 }
 
-void createUser(Provider &p, http::Exchange &ex,
-                const ManagementCaller &caller) {
+void createUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller) {
   const http::JsonValue *body = nullptr;
-  if (!readJsonBody(ex, &body))
-    return;
+  if (!readJsonBody(ex, &body)) return;
   User u;
   UserBodyExtras extras;
   ShapeError err;
@@ -66,9 +54,7 @@ void createUser(Provider &p, http::Exchange &ex,
   for (std::string_view required : {"connection", "email", "password"}) {
     if (body->find(required) == nullptr) {
       return sendManagementError(
-          ex.response, 400,
-          "Payload validation error: 'Missing required property: " +
-              std::string(required) + "'.",
+          ex.response, 400, "Payload validation error: 'Missing required property: " + std::string(required) + "'.",
           "invalid_body");
     }
   }
@@ -77,30 +63,22 @@ void createUser(Provider &p, http::Exchange &ex,
   ChangeContext ctx = changeContext(p, ex, caller, "Create a User");
   http::Deferred d = ex.defer();
   hashThen(p, std::move(extras.password), p.tenant().passwordIterations(),
-           [&p, d = std::move(d), ctx = std::move(ctx),
-            u = std::move(u)](std::string hash) mutable {
+           [&p, d = std::move(d), ctx = std::move(ctx), u = std::move(u)](std::string hash) mutable {
              u.passwordHash = std::move(hash);
-             submitDeferred(p, std::move(d), std::move(ctx),
-                            [u = std::move(u)](const Tenant &t) {
-                              if (t.userById(u.userId) != nullptr ||
-                                  t.userByEmail(u.email) != nullptr)
-                                return emailTaken();
-                              TenantChange ch;
-                              ch.status = 201;
-                              ch.body = userJson(u, false);
-                              ch.records.emplace_back(
-                                  store::RecordType::kTenantUserPut,
-                                  userJson(u, true));
-                              return ch;
-                            });
+             submitDeferred(p, std::move(d), std::move(ctx), [u = std::move(u)](const Tenant &t) {
+               if (t.userById(u.userId) != nullptr || t.userByEmail(u.email) != nullptr) return emailTaken();
+               TenantChange ch;
+               ch.status = 201;
+               ch.body = userJson(u, false);
+               ch.records.emplace_back(store::RecordType::kTenantUserPut, userJson(u, true));
+               return ch;
+             });
            });
 }
 
-void updateUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller,
-                const std::string &id) {
+void updateUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller, const std::string &id) {
   const http::JsonValue *body = nullptr;
-  if (!readJsonBody(ex, &body))
-    return;
+  if (!readJsonBody(ex, &body)) return;
   User scratch;
   UserBodyExtras extras;
   ShapeError err;
@@ -108,60 +86,48 @@ void updateUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller,
     return sendManagementError(ex.response, 400, err.message, "invalid_body");
   }
   if (p.tenant().userById(id) == nullptr)
-    return sendManagementError(ex.response, 404, "The user does not exist.",
-                               "inexistent_user");
+    return sendManagementError(ex.response, 404, "The user does not exist.", "inexistent_user");
   ChangeContext ctx = changeContext(p, ex, caller, "Update a User");
   bool blocks = body->find("blocked") != nullptr && scratch.blocked;
   http::Deferred d = ex.defer();
-  hashThen(
-      p, std::move(extras.password), p.tenant().passwordIterations(),
-      [&p, d = std::move(d), ctx = std::move(ctx), id,
-       text = std::string(ex.request.body), blocks,
-       updated = nowIso()](std::string hash) mutable {
-        auto edit = [id, text = std::move(text), hash = std::move(hash),
-                     updated](const Tenant &t) {
-          const User *current = t.userById(id);
-          if (current == nullptr)
-            return notFound();
-          User next = *current;
-          core::Arena arena;
-          const http::JsonValue *v = nullptr;
-          UserBodyExtras ignored;
-          ShapeError e;
-          if (http::parseJson(text, arena, &v, 16) != http::JsonError::kNone ||
-              !applyUserBody(*v, next, ShapeMode::kPatch, ignored, e)) {
-            return changeError(400, e.message, "invalid_body");
-          }
-          if (const User *other = t.userByEmail(next.email);
-              other != nullptr && other->userId != id)
-            return emailTaken();
-          if (!hash.empty())
-            next.passwordHash = hash;
-          next.updatedAt = updated;
-          TenantChange ch;
-          ch.body = userJson(next, false);
-          ch.records.emplace_back(store::RecordType::kTenantUserPut,
-                                  userJson(next, true));
-          return ch;
-        };
-        if (!blocks)
-          return submitDeferred(p, std::move(d), std::move(ctx),
-                                std::move(edit));
-        // Blocking also ends what the user holds now: their sessions and
-        // refresh tokens.
-        submitThenEndUser(p, std::move(d), std::move(ctx), std::move(edit), id);
-      });
+  hashThen(p, std::move(extras.password), p.tenant().passwordIterations(),
+           [&p, d = std::move(d), ctx = std::move(ctx), id, text = std::string(ex.request.body), blocks,
+            updated = nowIso()](std::string hash) mutable {
+             auto edit = [id, text = std::move(text), hash = std::move(hash), updated](const Tenant &t) {
+               const User *current = t.userById(id);
+               if (current == nullptr) return notFound();
+               User next = *current;
+               core::Arena arena;
+               const http::JsonValue *v = nullptr;
+               UserBodyExtras ignored;
+               ShapeError e;
+               if (http::parseJson(text, arena, &v, 16) != http::JsonError::kNone ||
+                   !applyUserBody(*v, next, ShapeMode::kPatch, ignored, e)) {
+                 return changeError(400, e.message, "invalid_body");
+               }
+               if (const User *other = t.userByEmail(next.email); other != nullptr && other->userId != id)
+                 return emailTaken();
+               if (!hash.empty()) next.passwordHash = hash;
+               next.updatedAt = updated;
+               TenantChange ch;
+               ch.body = userJson(next, false);
+               ch.records.emplace_back(store::RecordType::kTenantUserPut, userJson(next, true));
+               return ch;
+             };
+             if (!blocks) return submitDeferred(p, std::move(d), std::move(ctx), std::move(edit));
+             // Blocking also ends what the user holds now: their sessions and
+             // refresh tokens.
+             submitThenEndUser(p, std::move(d), std::move(ctx), std::move(edit), id);
+           });
 }
 
-} // namespace
+}  // namespace
 
 void serveUsers(void *self, http::Exchange &ex) {
   Provider &p = *static_cast<Provider *>(self);
-  if (ex.request.method != http::Method::kPost)
-    return sendMethodNotAllowed(ex.response);
+  if (ex.request.method != http::Method::kPost) return sendMethodNotAllowed(ex.response);
   ManagementCaller caller;
-  if (!authorizeManagement(p, ex, "create:users", &caller))
-    return;
+  if (!authorizeManagement(p, ex, "create:users", &caller)) return;
   createUser(p, ex, caller);
 }
 
@@ -169,40 +135,29 @@ void serveUser(void *self, http::Exchange &ex) {
   Provider &p = *static_cast<Provider *>(self);
   http::Method m = ex.request.method;
   std::string id, rest;
-  if (!splitPath(ex, kUsersPrefix, id, rest))
-    return;
-  if (rest == "sessions" || rest == "refresh-tokens")
-    return serveUserTokens(p, ex, id, rest == "sessions");
-  if (!rest.empty())
-    return sendManagementError(ex.response, 404, "Not Found", "");
+  if (!splitPath(ex, kUsersPrefix, id, rest)) return;
+  if (rest == "sessions" || rest == "refresh-tokens") return serveUserTokens(p, ex, id, rest == "sessions");
+  if (!rest.empty()) return sendManagementError(ex.response, 404, "Not Found", "");
   ManagementCaller caller;
   if (m == http::Method::kGet || m == http::Method::kHead) {
-    if (!authorizeManagement(p, ex, "read:users", &caller))
-      return;
+    if (!authorizeManagement(p, ex, "read:users", &caller)) return;
     const User *u = p.tenant().userById(id);
-    if (u == nullptr)
-      return sendManagementError(ex.response, 404, "The user does not exist.",
-                                 "inexistent_user");
+    if (u == nullptr) return sendManagementError(ex.response, 404, "The user does not exist.", "inexistent_user");
     return sendJson(ex.response, 200, userJson(*u, false));
   }
   if (m == http::Method::kPatch) {
-    if (!authorizeManagement(p, ex, "update:users", &caller))
-      return;
+    if (!authorizeManagement(p, ex, "update:users", &caller)) return;
     return updateUser(p, ex, caller, id);
   }
-  if (m != http::Method::kDelete)
-    return sendMethodNotAllowed(ex.response);
-  if (!authorizeManagement(p, ex, "delete:users", &caller))
-    return;
+  if (m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
+  if (!authorizeManagement(p, ex, "delete:users", &caller)) return;
   if (p.tenant().userById(id) == nullptr)
-    return sendManagementError(ex.response, 404, "The user does not exist.",
-                               "inexistent_user");
+    return sendManagementError(ex.response, 404, "The user does not exist.", "inexistent_user");
   ChangeContext ctx = changeContext(p, ex, caller, "Delete a User");
   submitThenEndUser(
       p, ex.defer(), std::move(ctx),
       [id](const Tenant &t) {
-        if (t.userById(id) == nullptr)
-          return notFound();
+        if (t.userById(id) == nullptr) return notFound();
         TenantChange ch;
         ch.status = 204;
         ch.records.emplace_back(store::RecordType::kTenantUserDeleted, id);
@@ -211,4 +166,4 @@ void serveUser(void *self, http::Exchange &ex) {
       id);
 }
 
-} // namespace handoff::oauth::mgmt
+}  // namespace handoff::oauth::mgmt

@@ -20,9 +20,9 @@ namespace handoff::oauth {
 
 // Which keys a body may hold.
 enum class ShapeMode : uint8_t {
-  kCreate,  // POST: client_id (our extension) and client_secret too
-  kPatch,   // PATCH: not client_id
-  kJournal, // the tenant journal's own records: every stored field
+  kCreate,   // POST: client_id (our extension) and client_secret too
+  kPatch,    // PATCH: not client_id
+  kJournal,  // the tenant journal's own records: every stored field
 };
 
 // A body refused: the message of the 400 answer ("Payload validation error:
@@ -39,15 +39,13 @@ void appendJsonValue(std::string &out, const http::JsonValue &v);
 std::string clientJson(const config::ClientConfig &c, bool withSecret);
 // Applies the members of `body` (an object) to `c`. On error `c` may be
 // half-changed: callers apply to a copy.
-bool applyClientBody(const http::JsonValue &body, config::ClientConfig &c,
-                     ShapeMode mode, ShapeError &err);
+bool applyClientBody(const http::JsonValue &body, config::ClientConfig &c, ShapeMode mode, ShapeError &err);
 
 // What a user body asked for besides the stored fields.
 struct UserBodyExtras {
-  std::string
-      password; // a new password to hash (create, or PATCH's password change)
+  std::string password;  // a new password to hash (create, or PATCH's password change)
   bool hasPassword = false;
-  std::string userId; // POST's user_id, without the "auth0|" prefix
+  std::string userId;  // POST's user_id, without the "auth0|" prefix
   bool hasConnection = false;
 };
 
@@ -55,14 +53,12 @@ struct UserBodyExtras {
 // created_at, updated_at, identities). `withHash` adds password_hash (the
 // journal only).
 std::string userJson(const User &u, bool withHash);
-bool applyUserBody(const http::JsonValue &body, User &u, ShapeMode mode,
-                   UserBodyExtras &extras, ShapeError &err);
+bool applyUserBody(const http::JsonValue &body, User &u, ShapeMode mode, UserBodyExtras &extras, ShapeError &err);
 
 // "2026-11-28T10:00:00.000Z" for Unix milliseconds.
 std::string isoTime(int64_t unixMs);
 
 // The connection every user of this tenant belongs to.
-inline constexpr std::string_view kDatabaseConnection =
-    "Username-Password-Authentication";
+inline constexpr std::string_view kDatabaseConnection = "Username-Password-Authentication";
 
-} // namespace handoff::oauth
+}  // namespace handoff::oauth

@@ -41,23 +41,22 @@ class Provider;
 
 // What an Edit decided, and then what the change came to.
 struct TenantChange {
-  std::vector<std::pair<store::RecordType, std::string>>
-      records;      // journal records (whole objects)
-  int status = 200; // the answer's status; >= 400: an error, nothing is written
-  std::string body; // 2xx: the JSON answer; error: the message
-  std::string errorCode; // error: Auth0's errorCode
+  std::vector<std::pair<store::RecordType, std::string>> records;  // journal records (whole objects)
+  int status = 200;       // the answer's status; >= 400: an error, nothing is written
+  std::string body;       // 2xx: the JSON answer; error: the message
+  std::string errorCode;  // error: Auth0's errorCode
 };
 
 class TenantAdmin {
-public:
+ public:
   // The decision of one change, on shard 0, against the current snapshot.
   using Edit = std::function<TenantChange(const Tenant &current)>;
 
   // Replays `journalPath` (empty: no journal, changes live in memory only) over
   // `base`, the configuration file's tenant. A journal record that cannot be
   // read or no longer assembles into a valid tenant refuses the start.
-  static core::Result<std::unique_ptr<TenantAdmin>>
-  open(std::shared_ptr<const Tenant> base, const std::string &journalPath);
+  static core::Result<std::unique_ptr<TenantAdmin>> open(std::shared_ptr<const Tenant> base,
+                                                         const std::string &journalPath);
 
   std::shared_ptr<const Tenant> current() const { return current_; }
   uint64_t journalRecords() const { return journal_ ? journal_->records() : 0; }
@@ -71,23 +70,21 @@ public:
 
   // On a shard: runs `edit` on shard 0 as described above, then done(change) on
   // this shard.
-  void submit(unsigned fromShard, Edit edit,
-              std::function<void(TenantChange)> done);
+  void submit(unsigned fromShard, Edit edit, std::function<void(TenantChange)> done);
 
   // Applies one journal record to the editable state (replay and live changes
   // alike).
   bool applyRecord(store::RecordType type, std::string_view payload);
 
-private:
+ private:
   TenantAdmin() = default;
   struct Pending {
     unsigned from;
     Edit edit;
     std::function<void(TenantChange)> done;
   };
-  void runNext(); // shard 0
-  void finish(unsigned from, std::function<void(TenantChange)> done,
-              TenantChange change);
+  void runNext();  // shard 0
+  void finish(unsigned from, std::function<void(TenantChange)> done, TenantChange change);
   core::Result<std::shared_ptr<const Tenant>> assemble() const;
 
   std::vector<config::ClientConfig> clients_;
@@ -97,9 +94,8 @@ private:
   std::unique_ptr<store::TenantJournal> journal_;
   core::ShardSet *shards_ = nullptr;
   std::vector<Provider *> *peers_ = nullptr;
-  std::deque<Pending> queue_; // shard 0
-  bool busy_ =
-      false; // shard 0: a change is between its Edit and its acknowledgement
+  std::deque<Pending> queue_;  // shard 0
+  bool busy_ = false;          // shard 0: a change is between its Edit and its acknowledgement
 };
 
-} // namespace handoff::oauth
+}  // namespace handoff::oauth

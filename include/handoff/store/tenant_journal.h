@@ -26,7 +26,7 @@
 namespace handoff::store {
 
 class TenantJournal {
-public:
+ public:
   ~TenantJournal();
   TenantJournal(const TenantJournal &) = delete;
   TenantJournal &operator=(const TenantJournal &) = delete;
@@ -35,21 +35,19 @@ public:
   // order; a false return refuses the start (a record the caller cannot read).
   // A torn tail is cut and counted in tornBytes(); creating the file fsyncs its
   // directory.
-  static core::Result<std::unique_ptr<TenantJournal>>
-  open(const std::string &path,
-       const std::function<bool(RecordType, std::string_view)> &onRecord);
+  static core::Result<std::unique_ptr<TenantJournal>> open(
+      const std::string &path, const std::function<bool(RecordType, std::string_view)> &onRecord);
 
   // Appends records (one write) and makes them durable. On a failed write or
   // sync the file is truncated back to its last good size, so a failure leaves
   // nothing half-written.
-  core::Status
-  append(const std::vector<std::pair<RecordType, std::string>> &records);
+  core::Status append(const std::vector<std::pair<RecordType, std::string>> &records);
 
   uint64_t records() const { return records_; }
   uint64_t size() const { return size_; }
   uint64_t tornBytes() const { return torn_; }
 
-private:
+ private:
   TenantJournal() = default;
   int fd_ = -1;
   uint64_t size_ = 0;
@@ -57,4 +55,4 @@ private:
   uint64_t torn_ = 0;
 };
 
-} // namespace handoff::store
+}  // namespace handoff::store

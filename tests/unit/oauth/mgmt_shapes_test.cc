@@ -4,12 +4,13 @@
 // keys too); bodies are refused where Auth0 refuses them; TenantAdmin::open
 // replays puts and deletes over the base tenant, and a record that no longer
 // assembles into a valid tenant refuses the start.
+#include "handoff/oauth/mgmt_shapes.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "handoff/core/arena.h"
-#include "handoff/oauth/mgmt_shapes.h"
 #include "handoff/oauth/tenant_admin.h"
 
 namespace handoff::oauth {
@@ -46,12 +47,9 @@ TEST(MgmtShapes, ClientRoundTripsThroughTheJournal) {
   core::Arena arena;
   config::ClientConfig back;
   ShapeError err;
-  ASSERT_TRUE(
-      applyClientBody(*parse(arena, text), back, ShapeMode::kJournal, err))
-      << err.message;
+  ASSERT_TRUE(applyClientBody(*parse(arena, text), back, ShapeMode::kJournal, err)) << err.message;
   EXPECT_EQ(clientJson(back, true), text);
-  EXPECT_EQ(back.sessionTransfer.unknown.at("future"),
-            "{\"x\":[1,2.5e3,\"s\"]}");
+  EXPECT_EQ(back.sessionTransfer.unknown.at("future"), "{\"x\":[1,2.5e3,\"s\"]}");
   EXPECT_EQ(back.refreshToken.leeway, 7);
   EXPECT_EQ(clientJson(c, false).find("client_secret"), std::string::npos);
 }
@@ -63,8 +61,7 @@ TEST(MgmtShapes, ClientBodiesAreCheckedLikeAuth0s) {
     ShapeError err;
     bool ok = applyClientBody(*parse(arena, body), c, mode, err);
     if (!ok) {
-      EXPECT_EQ(err.message.rfind("Payload validation error: ", 0), 0u)
-          << err.message;
+      EXPECT_EQ(err.message.rfind("Payload validation error: ", 0), 0u) << err.message;
     }
     return !ok;
   };
@@ -74,16 +71,14 @@ TEST(MgmtShapes, ClientBodiesAreCheckedLikeAuth0s) {
   EXPECT_TRUE(refused("{\"name\":3}", ShapeMode::kCreate));
   EXPECT_TRUE(refused("{\"callbacks\":[1]}", ShapeMode::kCreate));
   EXPECT_TRUE(refused("{\"client_secret\":\"short\"}", ShapeMode::kCreate));
+  EXPECT_TRUE(refused("{\"refresh_token\":{\"leeway\":-1}}", ShapeMode::kPatch));
+  EXPECT_TRUE(refused("{\"refresh_token\":{\"expiration_type\":\"x\"}}", ShapeMode::kPatch));
   EXPECT_TRUE(
-      refused("{\"refresh_token\":{\"leeway\":-1}}", ShapeMode::kPatch));
-  EXPECT_TRUE(refused("{\"refresh_token\":{\"expiration_type\":\"x\"}}",
-                      ShapeMode::kPatch));
-  EXPECT_TRUE(refused("{\"session_transfer\":{\"allowed_authentication_"
-                      "methods\":[\"header\"]}}",
-                      ShapeMode::kPatch));
+      refused("{\"session_transfer\":{\"allowed_authentication_"
+              "methods\":[\"header\"]}}",
+              ShapeMode::kPatch));
   EXPECT_TRUE(refused("{\"global\":false}", ShapeMode::kCreate));
-  EXPECT_FALSE(refused("{\"global\":false,\"oidc_conformant\":true}",
-                       ShapeMode::kPatch));
+  EXPECT_FALSE(refused("{\"global\":false,\"oidc_conformant\":true}", ShapeMode::kPatch));
 
   // session_transfer merges: a null resets a known key to its default and
   // removes an unknown one.
@@ -91,10 +86,10 @@ TEST(MgmtShapes, ClientBodiesAreCheckedLikeAuth0s) {
   c.sessionTransfer.enforceDeviceBinding = "none";
   c.sessionTransfer.unknown["old"] = "1";
   ShapeError err;
-  ASSERT_TRUE(applyClientBody(
-      *parse(arena, "{\"session_transfer\":{\"enforce_device_binding\":null,"
-                    "\"old\":null,\"new\":true}}"),
-      c, ShapeMode::kPatch, err));
+  ASSERT_TRUE(applyClientBody(*parse(arena,
+                                     "{\"session_transfer\":{\"enforce_device_binding\":null,"
+                                     "\"old\":null,\"new\":true}}"),
+                              c, ShapeMode::kPatch, err));
   EXPECT_EQ(c.sessionTransfer.enforceDeviceBinding, "ip");
   EXPECT_EQ(c.sessionTransfer.unknown.count("old"), 0u);
   EXPECT_EQ(c.sessionTransfer.unknown.at("new"), "true");
@@ -112,38 +107,30 @@ TEST(MgmtShapes, UserRoundTripsAndHidesTheHash) {
   std::string journal = userJson(u, true);
   EXPECT_EQ(userJson(u, false).find("pbkdf2"), std::string::npos);
   EXPECT_NE(userJson(u, false).find("\"name\":\"u@example.com\""),
-            std::string::npos); // Auth0: name defaults to email
+            std::string::npos);  // Auth0: name defaults to email
   core::Arena arena;
   User back;
   UserBodyExtras extras;
   ShapeError err;
-  ASSERT_TRUE(applyUserBody(*parse(arena, journal), back, ShapeMode::kJournal,
-                            extras, err))
-      << err.message;
+  ASSERT_TRUE(applyUserBody(*parse(arena, journal), back, ShapeMode::kJournal, extras, err)) << err.message;
   EXPECT_EQ(userJson(back, true), journal);
   EXPECT_EQ(back.name, "");
   // A body cannot set the hash or the dates; PATCH cannot set the user_id.
-  for (std::string_view body :
-       {"{\"password_hash\":\"x\"}", "{\"created_at\":\"x\"}",
-        "{\"user_id\":\"x\"}", "{\"email\":\"no-at-sign\"}",
-        "{\"blocked\":\"true\"}", "{\"connection\":\"other\"}"}) {
+  for (std::string_view body : {"{\"password_hash\":\"x\"}", "{\"created_at\":\"x\"}", "{\"user_id\":\"x\"}",
+                                "{\"email\":\"no-at-sign\"}", "{\"blocked\":\"true\"}", "{\"connection\":\"other\"}"}) {
     User scratch;
-    EXPECT_FALSE(applyUserBody(*parse(arena, body), scratch, ShapeMode::kPatch,
-                               extras, err))
-        << body;
+    EXPECT_FALSE(applyUserBody(*parse(arena, body), scratch, ShapeMode::kPatch, extras, err)) << body;
   }
 }
 
 TEST(TenantAdminReplay, JournalAppliesOverTheConfigTenant) {
-  std::string dir =
-      (fs::temp_directory_path() / "handoff-admin-XXXXXX").string();
+  std::string dir = (fs::temp_directory_path() / "handoff-admin-XXXXXX").string();
   ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   std::string path = dir + "/tenant.journal";
   auto base = Tenant::build(config::demoConfig(), kFast);
   ASSERT_TRUE(base);
   {
-    auto j = store::TenantJournal::open(
-        path, [](store::RecordType, std::string_view) { return true; });
+    auto j = store::TenantJournal::open(path, [](store::RecordType, std::string_view) { return true; });
     ASSERT_TRUE(j);
     config::ClientConfig c;
     c.clientId = "api-made";
@@ -158,18 +145,16 @@ TEST(TenantAdminReplay, JournalAppliesOverTheConfigTenant) {
            .passwordHash = hashPassword("pw", kFast),
            .createdAt = {},
            .updatedAt = {}};
-    ASSERT_TRUE((*j)->append(
-        {{store::RecordType::kTenantClientPut, clientJson(c, true)},
-         {store::RecordType::kTenantUserPut, userJson(u, true)},
-         {store::RecordType::kTenantClientDeleted, "demo-web-asn"},
-         {store::RecordType::kTenantUserDeleted, "auth0|demo"}}));
+    ASSERT_TRUE((*j)->append({{store::RecordType::kTenantClientPut, clientJson(c, true)},
+                              {store::RecordType::kTenantUserPut, userJson(u, true)},
+                              {store::RecordType::kTenantClientDeleted, "demo-web-asn"},
+                              {store::RecordType::kTenantUserDeleted, "auth0|demo"}}));
   }
   auto admin = TenantAdmin::open(*base, path);
   ASSERT_TRUE(admin) << admin.error().message();
   std::shared_ptr<const Tenant> t = (*admin)->current();
   ASSERT_NE(t->client("api-made"), nullptr);
-  EXPECT_EQ(t->client("api-made")->config.clientSecret,
-            "api-made-secret-0123456789");
+  EXPECT_EQ(t->client("api-made")->config.clientSecret, "api-made-secret-0123456789");
   EXPECT_EQ(t->client("demo-web-asn"), nullptr);
   EXPECT_NE(t->client("demo-web"), nullptr);
   EXPECT_EQ(t->userById("auth0|demo"), nullptr);
@@ -180,8 +165,7 @@ TEST(TenantAdminReplay, JournalAppliesOverTheConfigTenant) {
   // A record the tenant refuses (a second user with an existing email) refuses
   // the start.
   {
-    auto j = store::TenantJournal::open(
-        path, [](store::RecordType, std::string_view) { return true; });
+    auto j = store::TenantJournal::open(path, [](store::RecordType, std::string_view) { return true; });
     User dup{.userId = "auth0|dup",
              .email = "new@example.com",
              .name = "",
@@ -190,12 +174,11 @@ TEST(TenantAdminReplay, JournalAppliesOverTheConfigTenant) {
              .passwordHash = {},
              .createdAt = {},
              .updatedAt = {}};
-    ASSERT_TRUE((*j)->append(
-        {{store::RecordType::kTenantUserPut, userJson(dup, true)}}));
+    ASSERT_TRUE((*j)->append({{store::RecordType::kTenantUserPut, userJson(dup, true)}}));
   }
   EXPECT_FALSE(TenantAdmin::open(*base, path));
   fs::remove_all(dir);
 }
 
-} // namespace
-} // namespace handoff::oauth
+}  // namespace
+}  // namespace handoff::oauth

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 using Records = std::vector<std::pair<RecordType, std::string>>;
 
 class TenantJournalTest : public ::testing::Test {
-protected:
+ protected:
   void SetUp() override {
     std::string t = (fs::temp_directory_path() / "handoff-tj-XXXXXX").string();
     ASSERT_NE(::mkdtemp(t.data()), nullptr);
@@ -51,11 +51,10 @@ protected:
   std::string dir_, path_;
 };
 
-const Records kSample = {
-    {RecordType::kTenantClientPut, "{\"client_id\":\"a\"}"},
-    {RecordType::kTenantUserPut, "{\"user_id\":\"auth0|u\"}"},
-    {RecordType::kTenantClientDeleted, "a"},
-    {RecordType::kTenantUserDeleted, "auth0|u"}};
+const Records kSample = {{RecordType::kTenantClientPut, "{\"client_id\":\"a\"}"},
+                         {RecordType::kTenantUserPut, "{\"user_id\":\"auth0|u\"}"},
+                         {RecordType::kTenantClientDeleted, "a"},
+                         {RecordType::kTenantUserDeleted, "auth0|u"}};
 
 TEST_F(TenantJournalTest, RecordsReadBackInOrderAfterReopen) {
   Records none;
@@ -88,11 +87,10 @@ TEST_F(TenantJournalTest, TornTailIsCutAtEveryOffset) {
   Records none;
   {
     auto j = open(none);
-    for (const auto &r : kSample)
-      ASSERT_TRUE(j->append({r}));
+    for (const auto &r : kSample) ASSERT_TRUE(j->append({r}));
   }
   const std::string whole = readFile();
-  std::vector<size_t> ends; // the byte offset after each frame
+  std::vector<size_t> ends;  // the byte offset after each frame
   for (size_t off = 0, i = 0; i < kSample.size(); ++i) {
     off += 9 + kSample[i].second.size();
     ends.push_back(off);
@@ -103,8 +101,7 @@ TEST_F(TenantJournalTest, TornTailIsCutAtEveryOffset) {
     Records seen;
     auto j = open(seen);
     size_t complete = 0;
-    while (complete < ends.size() && ends[complete] <= cut)
-      ++complete;
+    while (complete < ends.size() && ends[complete] <= cut) ++complete;
     ASSERT_EQ(seen.size(), complete) << "cut at " << cut;
     size_t good = complete == 0 ? 0 : ends[complete - 1];
     EXPECT_EQ(j->tornBytes(), cut - good);
@@ -117,12 +114,11 @@ TEST_F(TenantJournalTest, FlippedBitEndsTheGoodRecordsAtItsFrame) {
   Records none;
   {
     auto j = open(none);
-    for (const auto &r : kSample)
-      ASSERT_TRUE(j->append({r}));
+    for (const auto &r : kSample) ASSERT_TRUE(j->append({r}));
   }
   std::string bytes = readFile();
   size_t second = 9 + kSample[0].second.size();
-  bytes[second + 10] ^= 0x04; // inside the second frame's payload
+  bytes[second + 10] ^= 0x04;  // inside the second frame's payload
   writeFile(bytes);
   Records seen;
   open(seen);
@@ -136,14 +132,11 @@ TEST_F(TenantJournalTest, ARefusedRecordRefusesTheOpen) {
     auto j = open(none);
     ASSERT_TRUE(j->append(kSample));
   }
-  auto j = TenantJournal::open(path_, [](RecordType t, std::string_view) {
-    return t != RecordType::kTenantUserPut;
-  });
+  auto j = TenantJournal::open(path_, [](RecordType t, std::string_view) { return t != RecordType::kTenantUserPut; });
   ASSERT_FALSE(j);
-  EXPECT_NE(j.error().message().find("cannot be applied"), std::string::npos)
-      << j.error().message();
-  EXPECT_EQ(readFile().size(), fs::file_size(path_)); // left as it was
+  EXPECT_NE(j.error().message().find("cannot be applied"), std::string::npos) << j.error().message();
+  EXPECT_EQ(readFile().size(), fs::file_size(path_));  // left as it was
 }
 
-} // namespace
-} // namespace handoff::store
+}  // namespace
+}  // namespace handoff::store
