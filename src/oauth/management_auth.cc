@@ -83,8 +83,9 @@ bool authorizeManagement(const Provider& p, http::Exchange& ex, std::string_view
   }
   if (caller != nullptr) {
     const std::string_view* azp = claims->findString("azp");
-    caller->clientId = azp != nullptr ? *azp : std::string_view();
-    caller->scope = *scope;
+    // The claims are views into claimsText, which dies here: the request's arena keeps copies.
+    caller->clientId = azp != nullptr ? ex.request.arena->copy(*azp) : std::string_view();
+    caller->scope = ex.request.arena->copy(*scope);
   }
   return true;
 }

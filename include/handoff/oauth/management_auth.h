@@ -15,7 +15,7 @@ class Provider;
 // The token of `Authorization: Bearer <token>` (scheme in any case); empty for anything else.
 std::string_view bearerToken(std::string_view authorization);
 
-// Who called, from a token that passed (views into the request's arena).
+// Who called, from a token that passed (views into the request's arena: valid for the request).
 struct ManagementCaller {
   std::string_view clientId;  // azp
   std::string_view scope;
