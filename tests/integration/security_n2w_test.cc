@@ -30,7 +30,10 @@ class SecN2w : public N2wTest {
   static std::string withPrefix(const std::string& tokenText, const std::string& prefix) {
     return prefix + tokenText.substr(tokenText.find('_'));
   }
-  static std::string randomPart(const std::string& tokenText) { return tokenText.substr(tokenText.rfind('_') + 1); }
+  // `<kind>_<shard>_<random>`: the random part may itself hold '_' (base64url), so count from the front.
+  static std::string randomPart(const std::string& tokenText) {
+    return tokenText.substr(tokenText.find('_', tokenText.find('_') + 1) + 1);
+  }
   bool redeems(Browser& b, const std::string& sttText) { return !codeOf(redeemQuery(b, sttText)).empty(); }
 };
 
