@@ -19,10 +19,8 @@
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const http = require('node:http');
-const path = require('node:path');
 const express = require('express');
 const { auth } = require('express-openid-connect');
-const { chromium } = require('playwright-core');
 const h = require('./lib/harness');
 
 // The web app: /login (optionally with ?session_transfer_token=…), /callback (the SDK's),
@@ -155,12 +153,7 @@ h.run('browser (chromium + express-openid-connect)', [
     const webBase = `http://127.0.0.1:${webPort}`;
     const server = await h.startHandoff({ webCallbacks: [`${webBase}/callback`], webLogoutUrls: [`${webBase}/`] });
     app = webApp({ issuer: server.issuer, baseURL: webBase });
-    const spki = h.spkiHash(path.join(process.env.HANDOFF_TEST_CERTS, 'server.pem'));
-    const browser = await chromium.launch({
-      executablePath: process.env.HANDOFF_CHROMIUM,
-      args: [`--ignore-certificate-errors-spki-list=${spki}`],
-      timeout: 30000,
-    });
+    const browser = await h.launchChromium();
     return { server, web, webBase, browser };
   },
   teardown: async (ctx) => {

@@ -24,6 +24,8 @@ const OTHER = { id: 'auth0|sdk-user-7', email: 'other.user@example.com', passwor
 const NATIVE = { id: 'sdk-native', secret: 'sdk-native-secret-0123456789' };
 const NATIVE_PUBLIC = { id: 'sdk-native-public' };
 const WEB = { id: 'sdk-web', secret: 'sdk-web-secret-0123456789abcdef' };
+// A single-page app (public, PKCE), present when startHandoff gets spaOrigin.
+const SPA = { id: 'sdk-spa' };
 const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 const STT_TYPE = 'urn:auth0:params:oauth:token-type:session_transfer_token';
 const REFRESH_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:refresh_token';
@@ -33,8 +35,9 @@ function toml(s) {
 }
 
 // The tenant: the two native clients may mint STTs (rotating refresh tokens, as Auth0 mobile
-// apps are usually configured), the web client accepts them by query and by cookie.
-function tenantConfig(webCallbacks, webLogoutUrls) {
+// apps are usually configured), the web client accepts them by query and by cookie. With
+// `spaOrigin`, an SPA client too: callback SPAORIGIN/, web_origins [SPAORIGIN] (CORS).
+function tenantConfig(webCallbacks, webLogoutUrls, spaOrigin) {
   const nativeGrants = ['authorization_code', 'refresh_token', 'password', PASSWORD_REALM];
   const native = (id, secret) => [
     '[[clients]]',
@@ -65,6 +68,18 @@ function tenantConfig(webCallbacks, webLogoutUrls) {
     'enforce_device_binding = "ip"',
     'allow_refresh_token = true',
     '',
+    ...(spaOrigin ? [
+      '[[clients]]',
+      `client_id = ${toml(SPA.id)}`,
+      'app_type = "spa"',
+      'token_endpoint_auth_method = "none"',
+      'grant_types = ["authorization_code", "refresh_token"]',
+      `callbacks = [${toml(spaOrigin + '/')}]`,
+      `web_origins = [${toml(spaOrigin)}]`,
+      '[clients.session_transfer]',
+      'allowed_authentication_methods = ["cookie", "query"]',
+      '',
+    ] : []),
     ...[OTHER, USER].map((u) => [
       '[[users]]',
       `user_id = ${toml(u.id)}`,
@@ -81,13 +96,13 @@ function tenantConfig(webCallbacks, webLogoutUrls) {
 
 // Starts handoffd over HTTPS on 127.0.0.1:0 with the tenant above. Resolves to
 // { issuer: 'https://127.0.0.1:PORT/', base, host, port, stop() }.
-async function startHandoff({ webCallbacks, webLogoutUrls } = {}) {
+async function startHandoff({ webCallbacks, webLogoutUrls, spaOrigin } = {}) {
   const work = process.env.HANDOFF_TEST_WORK;
   const certs = process.env.HANDOFF_TEST_CERTS;
   assert.ok(process.env.HANDOFFD && work && certs, 'run me through tests/sdk/run-node');
   const dir = fs.mkdtempSync(path.join(work, 'handoffd-'));
   const configFile = path.join(dir, 'handoff.toml');
-  fs.writeFileSync(configFile, tenantConfig(webCallbacks || ['http://127.0.0.1:3000/callback'], webLogoutUrls));
+  fs.writeFileSync(configFile, tenantConfig(webCallbacks || ['http://127.0.0.1:3000/callback'], webLogoutUrls, spaOrigin));
   const args = ['--config', configFile, '--listen-tls', '127.0.0.1:0',
     '--tls-cert', path.join(certs, 'server.pem'), '--tls-key', path.join(certs, 'server.key'),
     '--threads', '2', '--no-pin', '--data-dir', path.join(dir, 'data'), '--log-level', 'warn'];
@@ -260,6 +275,17 @@ function spkiHash(pemFile) {
   return crypto.createHash('sha256').update(der).digest('base64');
 }
 
+// Debian's chromium through playwright-core, trusting only this run's test server key.
+async function launchChromium() {
+  const { chromium } = require('playwright-core');
+  const spki = spkiHash(path.join(process.env.HANDOFF_TEST_CERTS, 'server.pem'));
+  return chromium.launch({
+    executablePath: process.env.HANDOFF_CHROMIUM || '/usr/bin/chromium',
+    args: [`--ignore-certificate-errors-spki-list=${spki}`],
+    timeout: 30000,
+  });
+}
+
 // ── the runner ──────────────────────────────────────────────────────────────────────────────
 
 // Runs the named async tests in order with a shared context; prints "ok"/"FAIL" per test and
@@ -302,6 +328,6 @@ async function run(name, tests, { setup, teardown } = {}) {
 }
 
 module.exports = {
-  USER, OTHER, NATIVE, NATIVE_PUBLIC, WEB, PASSWORD_REALM, STT_TYPE, REFRESH_TOKEN_TYPE,
-  startHandoff, postJson, nativeLogin, mintStt, nativeStt, Browser, loginThroughPage, decodeJwt, spkiHash, run,
+  USER, OTHER, NATIVE, NATIVE_PUBLIC, WEB, SPA, PASSWORD_REALM, STT_TYPE, REFRESH_TOKEN_TYPE,
+  startHandoff, postJson, nativeLogin, mintStt, nativeStt, Browser, loginThroughPage, decodeJwt, spkiHash, launchChromium, run,
 };
