@@ -214,6 +214,11 @@ core::Status Node::start() {
     std::printf("listening on %s\n", g.bound.toString().c_str());
   }
   std::fflush(stdout);
+  // The pool writes and syncs every shard's log (at most a batch and a snapshot chunk each at a
+  // time) and runs the password checks (at most max_password_checks): with that many threads no
+  // log write waits for a pool thread behind a password hash (with no cap, 4 threads for them).
+  size_t checks = config_.limits.maxPasswordChecks;
+  core::startThreadPool(2 * threads + static_cast<unsigned>(checks == 0 ? 4 : std::min<size_t>(checks, 256)));
   shards_->start([this](core::Shard& s) { initShard(s); }, config_.pin);
   core::logInfo("handoffd started", {{"shards", threads},
                                      {"listeners", static_cast<unsigned>(listeners_.size())},

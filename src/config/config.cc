@@ -185,6 +185,8 @@ void readClient(Reader& r, const toml::table& t, const std::string& prefix, Clie
     else if (k == "grant_types") r.strings(v, key, c.grantTypes);
     else if (k == "callbacks") r.strings(v, key, c.callbacks);
     else if (k == "allowed_logout_urls") r.strings(v, key, c.allowedLogoutUrls);
+    else if (k == "web_origins") r.strings(v, key, c.webOrigins);
+    else if (k == "allowed_origins") r.strings(v, key, c.allowedOrigins);
     else if (k == "token_endpoint_auth_method") r.oneOf(v, key, c.tokenEndpointAuthMethod, {"none", "client_secret_post", "client_secret_basic"});
     else if (k == "is_first_party") r.boolean(v, key, c.isFirstParty);
     else if (k == "is_token_endpoint_ip_header_trusted") r.boolean(v, key, c.isTokenEndpointIpHeaderTrusted);

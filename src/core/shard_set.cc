@@ -2,6 +2,11 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <uv.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
 
 #include "handoff/core/log.h"
 
@@ -10,6 +15,21 @@ namespace handoff::core {
 ShardSet::ShardSet(unsigned count) {
   shards_.reserve(count);
   for (unsigned i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
+}
+
+void startThreadPool(unsigned threads) {
+  static std::once_flag once;
+  std::call_once(once, [threads] {
+    unsigned n = std::clamp(threads, 4u, 1024u);
+    // libuv reads UV_THREADPOOL_SIZE once, when it creates the pool; a value the operator set wins.
+    ::setenv("UV_THREADPOOL_SIZE", std::to_string(n).c_str(), /*overwrite=*/0);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) return;
+    uv_work_t req;
+    uv_queue_work(&loop, &req, [](uv_work_t*) {}, [](uv_work_t*, int) {});
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+  });
 }
 
 ShardSet::~ShardSet() {

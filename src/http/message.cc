@@ -95,6 +95,11 @@ void Response::start(int status) {
   out_.append(reasonPhrase(status));
   out_.append("\r\nServer: handoff\r\n");
   out_.append(dateHeader());
+  out_.append(startHeaders_);
+}
+
+void Response::addStartHeader(std::string_view name, std::string_view value) {
+  startHeaders_.append(name).append(": ").append(value).append("\r\n");
 }
 
 void Response::header(std::string_view name, std::string_view value) {

@@ -400,6 +400,7 @@ void Session::dispatch() {
     if (ex.deferred && !res.finished()) {
       awaiting_ = true;
       awaitingHead_ = req.method == Method::kHead;
+      awaitingStartHeaders_ = res.takeStartHeaders();
       stream_.disarmTimer();  // the endpoint owes the answer; the client is not slow
       return;
     }
@@ -430,6 +431,7 @@ void Session::completeDeferred(const std::function<void(Response&)>& fill) {
   if (!awaiting_ || closing_) return;  // the connection is going away: nobody to answer
   awaiting_ = false;
   Response res(stream_.out(), awaitingHead_);
+  res.setStartHeaders(std::move(awaitingStartHeaders_));
   if (!parser_.keepAlive() || draining_) res.setClose();
   fill(res);
   finishExchange(res);

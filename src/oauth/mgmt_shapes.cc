@@ -225,6 +225,10 @@ std::string clientJson(const config::ClientConfig &c, bool withSecret) {
   appendStringArray(out, c.callbacks);
   appendKey(out, "allowed_logout_urls");
   appendStringArray(out, c.allowedLogoutUrls);
+  appendKey(out, "web_origins");
+  appendStringArray(out, c.webOrigins);
+  appendKey(out, "allowed_origins");
+  appendStringArray(out, c.allowedOrigins);
   appendKey(out, "token_endpoint_auth_method");
   core::appendJsonString(out, c.tokenEndpointAuthMethod);
   appendKey(out, "refresh_token");
@@ -289,6 +293,10 @@ bool applyClientBody(const JsonValue &body, config::ClientConfig &c, ShapeMode m
       ok = readStringArray(v, k, c.callbacks, err);
     } else if (k == "allowed_logout_urls") {
       ok = readStringArray(v, k, c.allowedLogoutUrls, err);
+    } else if (k == "web_origins") {
+      ok = readStringArray(v, k, c.webOrigins, err);
+    } else if (k == "allowed_origins") {
+      ok = readStringArray(v, k, c.allowedOrigins, err);
     } else if (k == "token_endpoint_auth_method") {
       ok = readString(v, k, c.tokenEndpointAuthMethod, err);
       if (ok && !parseAuthMethod(c.tokenEndpointAuthMethod)) {

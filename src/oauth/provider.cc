@@ -125,7 +125,7 @@ void Provider::addRoutes(http::Router& router) {
   router.add({.path = "/.well-known/openid-configuration", .name = "discovery", .methods = http::kGet,
               .fn = serveDiscovery, .ctx = this});
   router.add({.path = "/.well-known/jwks.json", .name = "jwks", .methods = http::kGet, .fn = serveJwks, .ctx = this});
-  router.add({.path = "/oauth/token", .name = "token", .methods = http::kPost, .fn = serveToken, .ctx = this,
+  router.add({.path = "/oauth/token", .name = "token", .methods = http::kPost | http::kOptions, .fn = serveToken, .ctx = this,
               .maxBody = 16384});
   router.add({.path = "/authorize", .name = "authorize", .methods = http::kGet, .fn = serveAuthorize, .ctx = this});
   router.add({.path = "/u/login", .name = "login", .methods = http::kGet | http::kPost, .fn = serveLogin, .ctx = this,

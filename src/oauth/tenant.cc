@@ -62,6 +62,16 @@ const char* urlProblem(std::string_view url) {
   return nullptr;
 }
 
+// What a browser sends as Origin: scheme "://" host [":" port], nothing more.
+const char* originProblem(std::string_view origin) {
+  if (const char* why = urlProblem(origin)) return why;
+  size_t colon = origin.find(':');
+  std::string_view scheme = origin.substr(0, colon);
+  if (!equalsFolded(scheme, "http") && !equalsFolded(scheme, "https")) return "is not an http or https origin";
+  if (origin.find_first_of("/?", colon + 3) != std::string_view::npos) return "is not an origin (a path or query follows the host)";
+  return nullptr;
+}
+
 bool exactlyOneOf(const std::vector<std::string>& list, std::string_view s) {
   for (const std::string& item : list) {
     if (item == s) return true;
@@ -113,6 +123,12 @@ core::Result<Client> buildClient(const config::ClientConfig& c) {
   for (const std::string& url : c.allowedLogoutUrls) {
     if (const char* why = urlProblem(url)) return clientError(c, "allowed_logout_urls", quoted(url) + " " + why);
   }
+  for (const std::string& o : c.webOrigins) {
+    if (const char* why = originProblem(o)) return clientError(c, "web_origins", quoted(o) + " " + why);
+  }
+  for (const std::string& o : c.allowedOrigins) {
+    if (const char* why = originProblem(o)) return clientError(c, "allowed_origins", quoted(o) + " " + why);
+  }
   return client;
 }
 
@@ -151,6 +167,18 @@ bool Client::allowsGrant(std::string_view grantType) const {
 bool Client::hasCallback(std::string_view uri) const { return exactlyOneOf(config.callbacks, uri); }
 
 bool Client::allowsLogoutUrl(std::string_view uri) const { return exactlyOneOf(config.allowedLogoutUrls, uri); }
+
+bool Client::allowsOrigin(std::string_view origin) const {
+  return exactlyOneOf(config.webOrigins, origin) || exactlyOneOf(config.allowedOrigins, origin);
+}
+
+bool Tenant::allowsOrigin(std::string_view origin) const {
+  if (origin.empty()) return false;
+  for (const Client& c : clients_) {
+    if (c.allowsOrigin(origin)) return true;
+  }
+  return false;
+}
 
 size_t Tenant::FoldHash::operator()(std::string_view s) const {
   // FNV-1a over the folded bytes. The table is fixed at build(); requests only look up, so

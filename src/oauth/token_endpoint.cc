@@ -355,10 +355,38 @@ void tokenExchangeGrant(Provider& p, http::Exchange& ex, const Client& client, c
   mintSessionTransfer(p, ex, client, subject, asked.empty() ? std::string_view(audience) : asked);
 }
 
+// CORS, for code exchanges and refreshes made by JavaScript in a browser (auth0-spa-js): an
+// Origin that a client of the tenant lists in web_origins or allowed_origins may read every
+// answer (errors too), and its preflight is answered. Any other Origin gets no CORS header, so
+// the browser keeps the answer from the page. Client authentication, PKCE and the rest are
+// unchanged: CORS only decides what a page may read.
+bool corsForToken(Provider& p, http::Exchange& ex) {
+  std::string_view origin = ex.request.header("origin");
+  bool allowed = p.tenant().allowsOrigin(origin);
+  if (ex.request.method == http::Method::kOptions) {
+    ex.response.start(200);  // not 204: the answer carries Content-Length: 0
+    if (allowed) {
+      ex.response.header("Access-Control-Allow-Origin", origin);
+      ex.response.header("Access-Control-Allow-Methods", "POST");
+      ex.response.header("Access-Control-Allow-Headers", "Content-Type, Auth0-Client, DPoP");
+      ex.response.header("Access-Control-Max-Age", "600");
+    }
+    ex.response.header("Vary", "Origin");
+    ex.response.finish({}, {});
+    return true;
+  }
+  if (allowed) {
+    ex.response.addStartHeader("Access-Control-Allow-Origin", origin);
+    ex.response.addStartHeader("Vary", "Origin");
+  }
+  return false;
+}
+
 }  // namespace
 
 void Provider::serveToken(void* self, http::Exchange& ex) {
   Provider& p = *static_cast<Provider*>(self);
+  if (corsForToken(p, ex)) return;  // a preflight
   // The rate limit first: a flood costs one table lookup per request, not a parse or a hop.
   if (!p.admitTokenRequest(ex)) return;
   if (p.storeDown()) return sendOAuthError(ex.response, kStoreDown);

@@ -1,6 +1,6 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) for the log's frames: the SSE4.2 crc32
 // instruction, 8 bytes at a time, where the CPU has it (checked once); a byte-wise table
-// otherwise. Both give the same values (tests/unit/store/wal_format_test.cc checks known ones).
+// otherwise. Both give the same values (tests/unit/store/wal_frame_test.cc checks known ones).
 #include "handoff/store/wire.h"
 
 #include <array>

@@ -143,6 +143,19 @@ TEST_F(Management, ClientLifecycleAppliesOnEveryShard) {
   EXPECT_NE(patched.body.find("\"y\":2"), std::string::npos) << patched.body;
   EXPECT_NE(patched.body.find("\"allowed_authentication_methods\":[\"query\"]"), std::string::npos) << patched.body;
 
+  // CORS at the token endpoint follows the snapshot: a web origin added by PATCH is allowed at once.
+  auto preflight = [&] {
+    Client pc(port());
+    auto r = pc.roundTrip("OPTIONS /oauth/token HTTP/1.1\r\nHost: " + hostPort() +
+                          "\r\nOrigin: https://spa.example.com\r\nAccess-Control-Request-Method: POST\r\n\r\n");
+    return r ? r->header("access-control-allow-origin") : std::string("no answer");
+  };
+  EXPECT_EQ(preflight(), "");
+  ASSERT_EQ(api("PATCH", "/api/v2/clients/" + id, "{\"web_origins\":[\"https://spa.example.com\"]}").status, 200);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(preflight(), "https://spa.example.com");
+  expectApiError(api("PATCH", "/api/v2/clients/" + id, "{\"web_origins\":[\"https://spa.example.com/path\"]}"), 400,
+                 "invalid_body");
+
   // Bad bodies: 400 with Auth0's invalid_body, and nothing changes.
   expectApiError(api("PATCH", "/api/v2/clients/" + id, "{\"nmae\":\"typo\"}"), 400, "invalid_body");
   expectApiError(api("PATCH", "/api/v2/clients/" + id, "{\"app_type\":\"tv\"}"), 400, "invalid_body");
@@ -180,7 +193,7 @@ TEST_F(Management, ClientLifecycleAppliesOnEveryShard) {
 
   // Each success is a `sapi` event in the tenant log.
   HttpResponse logs = api("GET", "/api/v2/logs?q=type:sapi&per_page=100");
-  EXPECT_EQ(jsonObjects(logs.body).size(), 4u) << logs.body;  // create, update, rotate, delete
+  EXPECT_EQ(jsonObjects(logs.body).size(), 5u) << logs.body;  // create, update ×2, rotate, delete
   EXPECT_EQ(logs.body.find(newSecret), std::string::npos);
 }
 

@@ -243,13 +243,13 @@ TEST_F(SecurityEdge, WrongMethodOnEveryEndpointIs405WithAllow) {
   };
   std::vector<Case> cases = {
       {"POST /authorize HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", "GET, HEAD"},
-      {"GET /oauth/token HTTP/1.1\r\nHost: t\r\n\r\n", "POST"},
-      {"PUT /oauth/token HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", "POST"},
+      {"GET /oauth/token HTTP/1.1\r\nHost: t\r\n\r\n", "POST, OPTIONS"},  // OPTIONS: CORS preflights
+      {"PUT /oauth/token HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", "POST, OPTIONS"},
       {"GET /oauth/revoke HTTP/1.1\r\nHost: t\r\n\r\n", "POST"},
       {"DELETE /u/login HTTP/1.1\r\nHost: t\r\n\r\n", "GET, HEAD, POST"},
       {"POST /.well-known/jwks.json HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", "GET, HEAD"},
       {"PATCH /userinfo HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", "GET, HEAD, POST"},
-      {"OPTIONS /oauth/token HTTP/1.1\r\nHost: t\r\n\r\n", "POST"},
+      {"OPTIONS /oauth/revoke HTTP/1.1\r\nHost: t\r\n\r\n", "POST"},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(escapeBytes(k.request));

@@ -169,7 +169,80 @@ TEST_F(Token, GetIsMethodNotAllowed) {
   auto r = c.roundTrip("GET /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 405);
-  EXPECT_EQ(r->header("allow"), "POST");
+  EXPECT_EQ(r->header("allow"), "POST, OPTIONS");
+}
+
+// CORS, for browser JavaScript that calls the token endpoint itself (auth0-spa-js): only an
+// Origin a client lists in web_origins or allowed_origins gets Access-Control-Allow-Origin, on the
+// preflight and on every answer (an error, a deferred one: the password grant answers later).
+TEST(TokenCors, PreflightAndAnswersForListedOriginsOnly) {
+  ServerOptions o;
+  o.config =
+      "[[clients]]\nclient_id = \"spa\"\napp_type = \"spa\"\ntoken_endpoint_auth_method = \"none\"\n"
+      "grant_types = [\"authorization_code\", \"password\"]\ncallbacks = [\"http://127.0.0.1:3000/\"]\n"
+      "web_origins = [\"http://127.0.0.1:3000\"]\nallowed_origins = [\"https://app.example.com\"]\n"
+      "[[users]]\nuser_id = \"auth0|1\"\nemail = \"a@example.com\"\npassword = \"pw-pw-pw-pw\"\n";
+  Server server(o);
+  ASSERT_TRUE(server.start()) << server.failure();
+  auto send = [&](const std::string& request) {
+    Client c(server.port());
+    auto r = c.roundTrip(request);
+    EXPECT_TRUE(r) << c.error();
+    return r ? *r : HttpResponse{};
+  };
+  auto preflight = [&](const std::string& origin) {
+    return send("OPTIONS /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: " + origin +
+                "\r\nAccess-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: auth0-client,content-type\r\n\r\n");
+  };
+  for (const std::string origin : {"http://127.0.0.1:3000", "https://app.example.com"}) {
+    HttpResponse r = preflight(origin);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.header("access-control-allow-origin"), origin);
+    EXPECT_EQ(r.header("access-control-allow-methods"), "POST");
+    EXPECT_NE(r.header("access-control-allow-headers").find("Auth0-Client"), std::string::npos);
+    EXPECT_EQ(r.header("vary"), "Origin");
+  }
+  for (const std::string origin : {"http://127.0.0.1:3001", "https://evil.example", "null", "http://127.0.0.1:3000/"}) {
+    HttpResponse r = preflight(origin);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_FALSE(r.hasHeader("access-control-allow-origin")) << origin;
+  }
+  auto post = [&](const std::string& origin, const std::string& body) {
+    return send("POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n" + (origin.empty() ? "" : "Origin: " + origin + "\r\n") +
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(body.size()) +
+                "\r\n\r\n" + body);
+  };
+  const std::string bad = "grant_type=authorization_code&client_id=spa&code=cd_0_AAAAAAAAAAAAAAAAAAAAAA";
+  const std::string login = "grant_type=password&client_id=spa&username=a%40example.com&password=pw-pw-pw-pw&scope=openid";
+  HttpResponse err = post("http://127.0.0.1:3000", bad);
+  EXPECT_EQ(err.status, 403);
+  EXPECT_EQ(err.header("access-control-allow-origin"), "http://127.0.0.1:3000");
+  HttpResponse deferred = post("https://app.example.com", login);
+  EXPECT_EQ(deferred.status, 200) << deferred.body;
+  EXPECT_EQ(deferred.header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_FALSE(post("https://evil.example", login).hasHeader("access-control-allow-origin"));
+  EXPECT_FALSE(post("", login).hasHeader("access-control-allow-origin"));
+  // The next answer on the same connection after a deferred one carries no stale CORS header.
+  Client c(server.port());
+  std::string a = "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://app.example.com\r\n"
+                  "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + std::to_string(login.size()) +
+                  "\r\n\r\n" + login;
+  std::string b = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  auto first = c.roundTrip(a);
+  ASSERT_TRUE(first) << c.error();
+  EXPECT_EQ(first->header("access-control-allow-origin"), "https://app.example.com");
+  auto second = c.roundTrip(b);
+  ASSERT_TRUE(second) << c.error();
+  EXPECT_EQ(second->status, 200);
+  EXPECT_FALSE(second->hasHeader("access-control-allow-origin"));
+}
+
+TEST_F(Token, OptionsWithoutAListedOriginGetsNoCorsHeaders) {
+  Client c(server_->port());
+  auto r = c.roundTrip("OPTIONS /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://127.0.0.1:3000\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_FALSE(r->hasHeader("access-control-allow-origin"));  // the demo tenant lists no origin
 }
 
 }  // namespace

@@ -42,6 +42,10 @@ struct ClientConfig {
   std::vector<std::string> grantTypes;
   std::vector<std::string> callbacks;
   std::vector<std::string> allowedLogoutUrls;
+  // Browser origins ("https://app.example.com") whose JavaScript may call /oauth/token (CORS),
+  // as auth0-spa-js does: Auth0's "Allowed Web Origins" and "Allowed Origins (CORS)".
+  std::vector<std::string> webOrigins;
+  std::vector<std::string> allowedOrigins;
   std::string tokenEndpointAuthMethod = "client_secret_post";  // | "client_secret_basic" | "none"
   bool isFirstParty = true;
   bool isTokenEndpointIpHeaderTrusted = false;

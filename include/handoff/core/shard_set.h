@@ -19,6 +19,16 @@
 
 namespace handoff::core {
 
+// libuv's thread pool (Shard::offload: the store's log writes and fdatasyncs, snapshot chunks,
+// password hashing) is one per process. libuv creates it at the first uv_queue_work, and its
+// threads inherit the CPU affinity of the thread that made that call: left to itself, the pool
+// would be created by a pinned shard and every pool thread would share that one core, whatever
+// the number of shards. startThreadPool creates it now, on the calling (control, unpinned)
+// thread, so that its threads run on any CPU of the process, with `threads` threads unless the
+// environment sets UV_THREADPOOL_SIZE (clamped to 4..1024). Call it before ShardSet::start and
+// before anything else uses the pool; later calls do nothing.
+void startThreadPool(unsigned threads);
+
 class ShardSet {
  public:
   explicit ShardSet(unsigned count);

@@ -64,6 +64,12 @@ class Response {
   // Writes the status line and the headers every response carries (Date, Server).
   void start(int status);
   void header(std::string_view name, std::string_view value);
+  // A header that start() writes (call it before start()): one that every answer of an endpoint
+  // carries, whichever path answers, e.g. CORS. A deferred answer gets them too: the session
+  // carries them over (takeStartHeaders / setStartHeaders).
+  void addStartHeader(std::string_view name, std::string_view value);
+  std::string takeStartHeaders() { return std::move(startHeaders_); }
+  void setStartHeaders(std::string headers) { startHeaders_ = std::move(headers); }
   // Content-Type (omitted when empty), Content-Length (not on a 204, whose body is dropped),
   // Connection: close when closing, the blank line and the body (not for HEAD).
   void finish(std::string_view contentType, std::string_view body);
@@ -79,6 +85,7 @@ class Response {
   bool close_ = false;
   bool finished_ = false;
   int status_ = 0;
+  std::string startHeaders_;  // "Name: value\r\n" each
 };
 
 // The reason phrase for a status code ("Not Found").

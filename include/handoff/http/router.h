@@ -21,6 +21,7 @@ constexpr uint32_t kPost = methodBit(Method::kPost);
 constexpr uint32_t kPut = methodBit(Method::kPut);
 constexpr uint32_t kPatch = methodBit(Method::kPatch);
 constexpr uint32_t kDelete = methodBit(Method::kDelete);
+constexpr uint32_t kOptions = methodBit(Method::kOptions);
 
 struct Route {
   std::string path;

@@ -123,6 +123,7 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   bool awaiting_ = false;                 // a deferred answer is outstanding
   Response* inHandler_ = nullptr;         // the response being built while a handler runs
   bool awaitingHead_ = false;
+  std::string awaitingStartHeaders_;  // the deferred answer's Response::addStartHeader lines
 
   size_t unwritten_ = 0;  // responses appended since the last completed write
   bool readBlocked_ = false;

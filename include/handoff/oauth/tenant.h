@@ -70,6 +70,8 @@ struct Client {
   bool hasCallback(std::string_view uri) const;
   // Exact match with one of `allowed_logout_urls`, as for callbacks.
   bool allowsLogoutUrl(std::string_view uri) const;
+  // Exact match of a request's Origin header with one of `web_origins` or `allowed_origins`.
+  bool allowsOrigin(std::string_view origin) const;
 };
 
 struct User {
@@ -99,6 +101,8 @@ class Tenant {
   //  - a callback or allowed logout URL that is not an absolute URL (scheme ":" and more; for
   //    http and https "//" and a host), that holds a fragment, a space or a control character,
   //    or whose scheme is javascript, data or vbscript;
+  //  - a web_origins or allowed_origins entry that is not an origin: http or https, "//", a
+  //    host, an optional port, nothing after it (no path, not even "/");
   //  - a user with an empty or duplicate user_id, an empty or duplicate email (emails compare
   //    ASCII case-insensitively), or a password holding a NUL byte (see verifyPassword).
   // A user without a password gets an empty passwordHash and can never log in with one.
@@ -124,6 +128,9 @@ class Tenant {
   // login page answers unknown users and wrong passwords in the same time. Blocked users are the
   // caller's business.
   bool checkPassword(const User* user, std::string_view password) const;
+
+  // True when some client lists `origin` (Client::allowsOrigin): the token endpoint's CORS.
+  bool allowsOrigin(std::string_view origin) const;
 
   std::span<const Client> clients() const { return clients_; }
   std::span<const User> users() const { return users_; }

@@ -88,6 +88,8 @@ client_id = "web"
 client_secret = "s"
 app_type = "regular_web"
 callbacks = ["https://app/cb"]
+web_origins = ["https://app"]
+allowed_origins = ["https://other.app", "http://127.0.0.1:3000"]
 [clients.session_transfer]
 allowed_authentication_methods = ["cookie"]
 enforce_device_binding = "none"
@@ -109,6 +111,8 @@ password = "pw"
   EXPECT_EQ(c->geoAsn, "/tmp/asn.mmdb");
   ASSERT_EQ(c->clients.size(), 1u);
   EXPECT_EQ(c->clients[0].sessionTransfer.enforceDeviceBinding, "none");
+  EXPECT_EQ(c->clients[0].webOrigins, (std::vector<std::string>{"https://app"}));
+  EXPECT_EQ(c->clients[0].allowedOrigins, (std::vector<std::string>{"https://other.app", "http://127.0.0.1:3000"}));
   EXPECT_EQ(c->clients[0].sessionTransfer.unknown.at("future_flag"), "true");
   ASSERT_EQ(c->users.size(), 1u);
   unlink(path.c_str());

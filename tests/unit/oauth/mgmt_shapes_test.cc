@@ -34,6 +34,8 @@ TEST(MgmtShapes, ClientRoundTripsThroughTheJournal) {
   c.grantTypes = {"refresh_token", "password"};
   c.callbacks = {"com.example://cb"};
   c.allowedLogoutUrls = {"https://example.com/"};
+  c.webOrigins = {"https://app.example.com"};
+  c.allowedOrigins = {"http://localhost:3000"};
   c.tokenEndpointAuthMethod = "none";
   c.isFirstParty = false;
   c.isTokenEndpointIpHeaderTrusted = true;

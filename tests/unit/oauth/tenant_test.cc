@@ -255,6 +255,30 @@ TEST(TenantValidation, LogoutUrlsMustBeAbsoluteUrlsWithoutFragment) {
                 {"demo-web", "allowed_logout_urls", "fragment"});
 }
 
+TEST(TenantValidation, WebOriginsMustBeOrigins) {
+  for (std::string_view bad : {"http://127.0.0.1:3000/", "https://app.example.com/path", "https://app.example.com?x",
+                               "app.example.com", "ftp://app.example.com", "com.example.app://cb", "https://",
+                               "https://app.example.com#x", ""}) {
+    std::string origin(bad);
+    expectRefused([&](config::Config& c) { clientNamed(c, "demo-web").webOrigins.push_back(origin); },
+                  {"demo-web", "web_origins"});
+    expectRefused([&](config::Config& c) { clientNamed(c, "demo-web").allowedOrigins.push_back(origin); },
+                  {"demo-web", "allowed_origins"});
+  }
+  config::Config c = config::demoConfig();
+  clientNamed(c, "demo-web").webOrigins = {"http://127.0.0.1:3000", "https://[::1]:8443"};
+  clientNamed(c, "demo-native").allowedOrigins = {"https://app.example.com"};
+  auto t = Tenant::build(c, kFast);
+  ASSERT_TRUE(t.ok()) << t.error().message();
+  EXPECT_TRUE((*t)->client("demo-web")->allowsOrigin("http://127.0.0.1:3000"));
+  EXPECT_FALSE((*t)->client("demo-web")->allowsOrigin("https://app.example.com"));
+  EXPECT_TRUE((*t)->allowsOrigin("https://app.example.com"));
+  EXPECT_TRUE((*t)->allowsOrigin("https://[::1]:8443"));
+  EXPECT_FALSE((*t)->allowsOrigin("http://127.0.0.1:3000/"));
+  EXPECT_FALSE((*t)->allowsOrigin("HTTP://127.0.0.1:3000"));
+  EXPECT_FALSE((*t)->allowsOrigin(""));
+}
+
 TEST(TenantValidation, PublicClientCannotUseClientCredentials) {
   expectRefused([](config::Config& c) { clientNamed(c, "demo-native").grantTypes.push_back("client_credentials"); },
                 {"demo-native", "client_credentials"});

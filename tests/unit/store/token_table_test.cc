@@ -13,6 +13,27 @@ namespace {
 
 TokenKey key(uint64_t lo, uint64_t hi = 1) { return {lo, hi}; }
 
+using Ref = std::map<std::pair<uint64_t, uint64_t>, uint64_t>;
+using Keys = std::set<std::pair<uint64_t, uint64_t>>;
+
+// `n` random changes to `t` and to `ref`, what it should hold: an insert where `insertNow()`
+// says so, else an erase. Every key erased is added to `erased` (a key erased once is another
+// record if it comes back).
+template <class Rng, class KeyFn, class InsertNow>
+void randomChanges(TokenTable<uint64_t>& t, Ref& ref, Keys& erased, int n, Rng& rng, KeyFn randomKey,
+                   InsertNow insertNow) {
+  for (; n > 0; --n) {
+    TokenKey k = randomKey();
+    if (insertNow()) {
+      uint64_t v = rng();
+      if (t.insert(k, v)) ref[{k.lo, k.hi}] = v;
+    } else if (t.erase(k)) {
+      ref.erase({k.lo, k.hi});
+      erased.insert({k.lo, k.hi});
+    }
+  }
+}
+
 TEST(TokenTable, InsertFindTake) {
   TokenTable<std::string> t(16);
   EXPECT_TRUE(t.insert(key(1), "a"));
@@ -156,16 +177,8 @@ TEST(TokenTable, AScanBetweenChangesVisitsEveryRecordThatStays) {
         ++visits[{k.lo, k.hi}];
       });
       carried = std::max(carried, scan.moved.size());
-      for (int c = rng() % 6; c > 0; --c) {  // changes between steps
-        TokenKey k = randomKey();
-        if (rng() % 3 == 0) {
-          uint64_t v = rng();
-          if (t.insert(k, v)) ref[{k.lo, k.hi}] = v;
-        } else if (t.erase(k)) {
-          ref.erase({k.lo, k.hi});
-          erased.insert({k.lo, k.hi});
-        }
-      }
+      // changes between steps
+      randomChanges(t, ref, erased, static_cast<int>(rng() % 6), rng, randomKey, [&] { return rng() % 3 == 0; });
       ASSERT_LT(step, 100000) << "the scan ends";
     }
     EXPECT_FALSE(t.scanning());
@@ -276,16 +289,7 @@ TEST(TokenTable, AScanAcrossGrowthsVisitsEveryRecordThatStays) {
         ASSERT_EQ(v, it->second);
         ++visits[{k.lo, k.hi}];
       });
-      for (int c = rng() % 8; c > 0; --c) {
-        TokenKey k = randomKey();
-        if (rng() % 4 != 0) {
-          uint64_t v = rng();
-          if (t.insert(k, v)) ref[{k.lo, k.hi}] = v;
-        } else if (t.erase(k)) {
-          ref.erase({k.lo, k.hi});
-          erased.insert({k.lo, k.hi});
-        }
-      }
+      randomChanges(t, ref, erased, static_cast<int>(rng() % 8), rng, randomKey, [&] { return rng() % 4 != 0; });
       ASSERT_LT(step, 1000000) << "the scan ends";
     }
     if (t.capacity() > cap) ++grewMidScan;
