@@ -7,6 +7,7 @@
 #include "handoff/core/log.h"
 #include "handoff/oauth/client_auth.h"
 #include "handoff/oauth/crypto.h"
+#include "handoff/oauth/management_auth.h"
 #include "handoff/oauth/provider.h"
 #include "handoff/oauth/session_transfer.h"
 #include "handoff/oauth/tenant_events.h"
@@ -320,8 +321,11 @@ void clientCredentialsGrant(Provider& p, http::Exchange& ex, const GrantLog& log
   core::appendJsonString(claims, audience);
   claims.append(",\"iat\":").append(std::to_string(now));
   claims.append(",\"exp\":").append(std::to_string(now + p.shared().options.accessTokenTtlS));
+  // No scope asked: every management API scope, as Auth0 grants an m2m client what its client
+  // grant lists (its SDK's ManagementClient asks for none). Asking for fewer narrows the token.
+  std::string_view scope = in.get("scope").empty() ? kManagementScopes : in.get("scope");
   claims.append(",\"scope\":");
-  core::appendJsonString(claims, in.get("scope"));
+  core::appendJsonString(claims, scope);
   claims.append(",\"gty\":\"client-credentials\",\"azp\":");
   core::appendJsonString(claims, client.id());
   claims.push_back('}');
@@ -331,7 +335,7 @@ void clientCredentialsGrant(Provider& p, http::Exchange& ex, const GrantLog& log
   }
   logGrant(p, log, nullptr, {});
   std::string body;
-  appendTokenResponse(body, {.accessToken = jwt, .scope = in.get("scope"), .expiresIn = p.shared().options.accessTokenTtlS});
+  appendTokenResponse(body, {.accessToken = jwt, .scope = scope, .expiresIn = p.shared().options.accessTokenTtlS});
   ex.response.start(200);
   ex.response.header("Cache-Control", "no-store");
   ex.response.header("Pragma", "no-cache");

@@ -5,10 +5,11 @@
 // both as the SDK sends a refresh grant with an audience and byte for byte as Auth0.swift and
 // Auth0.Android send it, plus the RFC 8693 token-exchange form through the SDK's tokenExchange.
 //
-// ManagementClient (the /api/v2 management API): see the placeholder at the end.
+// ManagementClient (the /api/v2 management API): clients with session_transfer, users, a user's
+// refresh tokens and sessions, with the SDK's own token fetching (see the end).
 
 const assert = require('node:assert/strict');
-const { AuthenticationClient } = require('auth0');
+const { AuthenticationClient, ManagementClient } = require('auth0');
 const h = require('./lib/harness');
 
 function auth0Client(server) {
@@ -148,14 +149,84 @@ async function mint_with_a_revoked_refresh_token_is_invalid_grant(ctx) {
 }
 
 // ── ManagementClient ────────────────────────────────────────────────────────────────────────
-// The management API (/api/v2: clients with session_transfer, users, sessions, refresh tokens,
-// logs) is issue 9's other half. Its ManagementClient tests go here, e.g.
-//   const { ManagementClient } = require('auth0');
-//   const mgmt = new ManagementClient({ domain: server.host, clientId: 'sdk-m2m', clientSecret: … });
-//   await mgmt.clients.get({ client_id: h.NATIVE.id })  → data.session_transfer…
-// with an m2m client (client_credentials, audience https://DOMAIN/api/v2/) added to
-// lib/harness.js's tenantConfig. Add the functions to `managementTests` below.
-const managementTests = [];
+// The management API through the SDK's ManagementClient, configured as an app configures it
+// against Auth0 (domain, m2m client id and secret): it fetches its own token (client_credentials,
+// audience https://DOMAIN/api/v2/, no scope) and calls /api/v2 with Auth0's paths and shapes.
+
+function managementClient(server) {
+  return new ManagementClient({ domain: server.host, clientId: h.M2M.id, clientSecret: h.M2M.secret });
+}
+
+async function management_reads_a_client_with_session_transfer(ctx) {
+  const { data, status } = await ctx.mgmt.clients.get({ client_id: h.NATIVE_PUBLIC.id });
+  assert.equal(status, 200);
+  assert.equal(data.client_id, h.NATIVE_PUBLIC.id);
+  assert.equal(data.app_type, 'native');
+  assert.equal(data.token_endpoint_auth_method, 'none');
+  assert.deepEqual(data.session_transfer, {
+    can_create_session_transfer_token: true, enforce_cascade_revocation: true, allowed_authentication_methods: [],
+    enforce_device_binding: 'ip', allow_refresh_token: false, enforce_online_refresh_tokens: true,
+  });
+  const list = await ctx.mgmt.clients.getAll({ include_totals: true, per_page: 2, page: 0 });
+  assert.equal(list.data.clients.length, 2);
+  assert.ok(list.data.total >= 4);
+}
+
+async function management_client_lifecycle_and_unknown_session_transfer_keys(ctx) {
+  const created = await ctx.mgmt.clients.create({
+    name: 'SDK-made web app', app_type: 'regular_web', callbacks: ['http://127.0.0.1:3000/callback'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    session_transfer: { allowed_authentication_methods: ['query'], enforce_device_binding: 'asn', future_key: { a: 1 } },
+  });
+  assert.equal(created.status, 201);
+  const id = created.data.client_id;
+  assert.match(id, /^[A-Za-z0-9]{32}$/);
+  assert.equal(created.data.client_secret.length, 64);
+  assert.deepEqual(created.data.session_transfer.future_key, { a: 1 });
+  const updated = await ctx.mgmt.clients.update({ client_id: id },
+    { session_transfer: { can_create_session_transfer_token: false, allow_refresh_token: true } });
+  assert.equal(updated.data.session_transfer.allow_refresh_token, true);
+  assert.equal(updated.data.session_transfer.enforce_device_binding, 'asn');
+  assert.deepEqual(updated.data.session_transfer.future_key, { a: 1 });
+  const rotated = await ctx.mgmt.clients.rotateClientSecret({ client_id: id });
+  assert.notEqual(rotated.data.client_secret, created.data.client_secret);
+  await assert.rejects(ctx.mgmt.clients.update({ client_id: id }, { not_a_field: true }),
+    (e) => e.statusCode === 400 && /Payload validation error/.test(e.message));
+  await ctx.mgmt.clients.delete({ client_id: id });
+  await assert.rejects(ctx.mgmt.clients.get({ client_id: id }), (e) => e.statusCode === 404);
+}
+
+async function management_user_lifecycle_and_their_tokens(ctx) {
+  const user = { email: 'sdk-made@example.com', password: 'sdk-made-password-1' };
+  const created = await ctx.mgmt.users.create({ connection: 'Username-Password-Authentication', ...user, name: 'SDK Made' });
+  assert.equal(created.status, 201);
+  const id = created.data.user_id;
+  assert.match(id, /^auth0\|[0-9a-f]{24}$/);
+  assert.equal(created.data.identities[0].connection, 'Username-Password-Authentication');
+  await assert.rejects(ctx.mgmt.users.create({ connection: 'Username-Password-Authentication', ...user }),
+    (e) => e.statusCode === 409);
+  // The new user logs in through the SDK's own password-realm grant, at once.
+  const login = await ctx.auth.oauth.passwordGrant({ username: user.email, password: user.password,
+    realm: 'Username-Password-Authentication', scope: 'openid offline_access' });
+  assert.ok(login.data.refresh_token);
+  const tokens = await ctx.mgmt.users.getRefreshTokens({ user_id: id });
+  assert.equal(tokens.data.tokens.length, 1);
+  assert.equal(tokens.data.tokens[0].client_id, h.NATIVE.id);
+  assert.ok(!JSON.stringify(tokens.data).includes(login.data.refresh_token), 'a token leaked');
+  assert.deepEqual((await ctx.mgmt.users.getSessions({ user_id: id })).data.sessions, []);
+  const blocked = await ctx.mgmt.users.update({ id }, { blocked: true });
+  assert.equal(blocked.data.blocked, true);
+  await assert.rejects(ctx.auth.oauth.refreshTokenGrant({ refresh_token: login.data.refresh_token }),
+    (e) => e.statusCode === 403 && e.error === 'invalid_grant');
+  await ctx.mgmt.users.delete({ id });
+  await assert.rejects(ctx.mgmt.users.get({ id }), (e) => e.statusCode === 404);
+}
+
+const managementTests = [
+  management_reads_a_client_with_session_transfer,
+  management_client_lifecycle_and_unknown_session_transfer_keys,
+  management_user_lifecycle_and_their_tokens,
+];
 
 h.run('auth0 Node SDK', [
   password_realm_login,
@@ -171,7 +242,7 @@ h.run('auth0 Node SDK', [
 ], {
   setup: async () => {
     const server = await h.startHandoff();
-    return { server, auth: auth0Client(server) };
+    return { server, auth: auth0Client(server), mgmt: managementClient(server) };
   },
   teardown: async (ctx) => { assert.equal(await ctx.server.stop(), 0, 'handoffd exits 0 on SIGTERM'); },
 });

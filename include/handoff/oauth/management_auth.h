@@ -12,6 +12,12 @@ namespace handoff::oauth {
 
 class Provider;
 
+// Every scope the management API checks (README "Management API"): what a client_credentials
+// token for it carries when the request asked for no scope.
+inline constexpr std::string_view kManagementScopes =
+    "read:clients create:clients update:clients delete:clients read:client_keys read:users create:users "
+    "update:users delete:users read:sessions delete:sessions read:refresh_tokens delete:refresh_tokens read:logs";
+
 // The token of `Authorization: Bearer <token>` (scheme in any case); empty for anything else.
 std::string_view bearerToken(std::string_view authorization);
 

@@ -23,6 +23,8 @@ const OTHER = { id: 'auth0|sdk-user-7', email: 'other.user@example.com', passwor
 // grant without client authentication), and a public one, as Auth0.swift/Auth0.Android use.
 const NATIVE = { id: 'sdk-native', secret: 'sdk-native-secret-0123456789' };
 const NATIVE_PUBLIC = { id: 'sdk-native-public' };
+// A machine client for the management API (ManagementClient: client_credentials, no scope asked).
+const M2M = { id: 'sdk-m2m', secret: 'sdk-m2m-secret-0123456789' };
 const WEB = { id: 'sdk-web', secret: 'sdk-web-secret-0123456789abcdef' };
 // A single-page app (public, PKCE), present when startHandoff gets spaOrigin.
 const SPA = { id: 'sdk-spa' };
@@ -55,6 +57,12 @@ function tenantConfig(webCallbacks, webLogoutUrls, spaOrigin) {
   return [
     native(NATIVE.id, NATIVE.secret),
     native(NATIVE_PUBLIC.id, null),
+    '[[clients]]',
+    `client_id = ${toml(M2M.id)}`,
+    `client_secret = ${toml(M2M.secret)}`,
+    'app_type = "non_interactive"',
+    'grant_types = ["client_credentials"]',
+    '',
     '[[clients]]',
     `client_id = ${toml(WEB.id)}`,
     `client_secret = ${toml(WEB.secret)}`,
@@ -328,6 +336,6 @@ async function run(name, tests, { setup, teardown } = {}) {
 }
 
 module.exports = {
-  USER, OTHER, NATIVE, NATIVE_PUBLIC, WEB, SPA, PASSWORD_REALM, STT_TYPE, REFRESH_TOKEN_TYPE,
+  USER, OTHER, NATIVE, NATIVE_PUBLIC, M2M, WEB, SPA, PASSWORD_REALM, STT_TYPE, REFRESH_TOKEN_TYPE,
   startHandoff, postJson, nativeLogin, mintStt, nativeStt, Browser, loginThroughPage, decodeJwt, spkiHash, launchChromium, run,
 };
