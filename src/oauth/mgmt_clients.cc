@@ -32,11 +32,11 @@ std::string newClientSecret() { return randomToken(48); }
 
 TenantChange notFound() { return changeError(404, "The client does not exist", "inexistent_client"); }
 
-std::string clientRecord(const config::ClientConfig &c) { return clientJson(c, true); }
+std::string clientRecord(const config::ClientConfig& c) { return clientJson(c, true); }
 
 // Defaults for a new client where the body is silent: Auth0's, minus the
 // implicit grant.
-void applyCreateDefaults(config::ClientConfig &c, bool methodGiven, bool grantsGiven) {
+void applyCreateDefaults(config::ClientConfig& c, bool methodGiven, bool grantsGiven) {
   bool publicApp = c.appType == "native" || c.appType == "spa";
   if (!methodGiven && publicApp) c.tokenEndpointAuthMethod = "none";
   if (!grantsGiven) {
@@ -48,16 +48,16 @@ void applyCreateDefaults(config::ClientConfig &c, bool methodGiven, bool grantsG
   }
 }
 
-bool withSecrets(const ManagementCaller &caller) { return hasScope(caller.scope, "read:client_keys"); }
+bool withSecrets(const ManagementCaller& caller) { return hasScope(caller.scope, "read:client_keys"); }
 
-void listClients(Provider &p, http::Exchange &ex, const ManagementCaller &caller) {
+void listClients(Provider& p, http::Exchange& ex, const ManagementCaller& caller) {
   http::ParamList q;
   if (http::decodeForm(ex.request.query, *ex.request.arena, q) != http::DecodeStatus::kOk) {
     return sendManagementError(ex.response, 400, "Query validation error: malformed query string",
                                "invalid_query_string");
   }
   int64_t page = 0, perPage = 50;
-  auto number = [&](std::string_view name, int64_t &out, int64_t max) {
+  auto number = [&](std::string_view name, int64_t& out, int64_t max) {
     std::string_view text = q.get(name);
     if (text.empty()) return true;
     int64_t n = 0;
@@ -97,8 +97,8 @@ void listClients(Provider &p, http::Exchange &ex, const ManagementCaller &caller
   sendJson(ex.response, 200, body);
 }
 
-void createClient(Provider &p, http::Exchange &ex, const ManagementCaller &caller) {
-  const http::JsonValue *body = nullptr;
+void createClient(Provider& p, http::Exchange& ex, const ManagementCaller& caller) {
+  const http::JsonValue* body = nullptr;
   if (!readJsonBody(ex, &body)) return;
   config::ClientConfig c;
   c.appType = "regular_web";
@@ -113,7 +113,7 @@ void createClient(Provider &p, http::Exchange &ex, const ManagementCaller &calle
   applyCreateDefaults(c, body->find("token_endpoint_auth_method") != nullptr, body->find("grant_types") != nullptr);
   if (c.clientId.empty()) c.clientId = newClientId();
   if (c.clientSecret.empty() && c.tokenEndpointAuthMethod != "none") c.clientSecret = newClientSecret();
-  submitChange(p, ex, caller, "Create a client", [c = std::move(c)](const Tenant &t) {
+  submitChange(p, ex, caller, "Create a client", [c = std::move(c)](const Tenant& t) {
     if (t.client(c.clientId) != nullptr)
       return changeError(409, "A client with this client_id already exists", "conflict");
     TenantChange ch;
@@ -126,8 +126,8 @@ void createClient(Provider &p, http::Exchange &ex, const ManagementCaller &calle
 
 }  // namespace
 
-void serveClients(void *self, http::Exchange &ex) {
-  Provider &p = *static_cast<Provider *>(self);
+void serveClients(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
   ManagementCaller caller;
   if (ex.request.method == http::Method::kGet || ex.request.method == http::Method::kHead) {
     if (!authorizeManagement(p, ex, "read:clients", &caller)) return;
@@ -137,8 +137,8 @@ void serveClients(void *self, http::Exchange &ex) {
   createClient(p, ex, caller);
 }
 
-void serveClient(void *self, http::Exchange &ex) {
-  Provider &p = *static_cast<Provider *>(self);
+void serveClient(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
   http::Method m = ex.request.method;
   std::string id, rest;
   if (!splitPath(ex, kClientsPrefix, id, rest)) return;
@@ -147,8 +147,8 @@ void serveClient(void *self, http::Exchange &ex) {
     if (m != http::Method::kPost) return sendMethodNotAllowed(ex.response);
     if (!authorizeManagement(p, ex, "update:clients", &caller)) return;
     std::string secret = newClientSecret();
-    return submitChange(p, ex, caller, "Rotate a client secret", [id, secret](const Tenant &t) {
-      const Client *c = t.client(id);
+    return submitChange(p, ex, caller, "Rotate a client secret", [id, secret](const Tenant& t) {
+      const Client* c = t.client(id);
       if (c == nullptr) return notFound();
       config::ClientConfig next = c->config;
       next.clientSecret = secret;
@@ -161,13 +161,13 @@ void serveClient(void *self, http::Exchange &ex) {
   if (!rest.empty()) return sendManagementError(ex.response, 404, "Not Found", "");
   if (m == http::Method::kGet || m == http::Method::kHead) {
     if (!authorizeManagement(p, ex, "read:clients", &caller)) return;
-    const Client *c = p.tenant().client(id);
+    const Client* c = p.tenant().client(id);
     if (c == nullptr) return sendManagementError(ex.response, 404, "The client does not exist", "inexistent_client");
     return sendJson(ex.response, 200, clientJson(c->config, withSecrets(caller)));
   }
   if (m == http::Method::kDelete) {
     if (!authorizeManagement(p, ex, "delete:clients", &caller)) return;
-    return submitChange(p, ex, caller, "Delete a client", [id](const Tenant &t) {
+    return submitChange(p, ex, caller, "Delete a client", [id](const Tenant& t) {
       if (t.client(id) == nullptr) return notFound();
       TenantChange ch;
       ch.status = 204;
@@ -177,7 +177,7 @@ void serveClient(void *self, http::Exchange &ex) {
   }
   if (m != http::Method::kPatch) return sendMethodNotAllowed(ex.response);
   if (!authorizeManagement(p, ex, "update:clients", &caller)) return;
-  const http::JsonValue *body = nullptr;
+  const http::JsonValue* body = nullptr;
   if (!readJsonBody(ex, &body)) return;
   // Checked here against a scratch client for a quick 400; applied again on
   // shard 0 to the client as it is when the change runs.
@@ -187,12 +187,12 @@ void serveClient(void *self, http::Exchange &ex) {
     return sendManagementError(ex.response, 400, err.message, "invalid_body");
   }
   submitChange(p, ex, caller, "Update a client",
-               [id, text = std::string(ex.request.body), secrets = withSecrets(caller)](const Tenant &t) {
-                 const Client *c = t.client(id);
+               [id, text = std::string(ex.request.body), secrets = withSecrets(caller)](const Tenant& t) {
+                 const Client* c = t.client(id);
                  if (c == nullptr) return notFound();
                  config::ClientConfig next = c->config;
                  core::Arena arena;
-                 const http::JsonValue *v = nullptr;
+                 const http::JsonValue* v = nullptr;
                  ShapeError e;
                  if (http::parseJson(text, arena, &v, 16) != http::JsonError::kNone ||
                      !applyClientBody(*v, next, ShapeMode::kPatch, e)) {

@@ -13,7 +13,7 @@ int hexValue(char c) {
   return -1;
 }
 
-bool percentDecode(std::string_view in, std::string &out) {
+bool percentDecode(std::string_view in, std::string& out) {
   out.clear();
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] != '%') {
@@ -31,7 +31,7 @@ bool percentDecode(std::string_view in, std::string &out) {
 
 }  // namespace
 
-bool splitPath(http::Exchange &ex, std::string_view prefix, std::string &id, std::string &rest) {
+bool splitPath(http::Exchange& ex, std::string_view prefix, std::string& id, std::string& rest) {
   std::string_view path = ex.request.path.substr(prefix.size());
   size_t slash = path.find('/');
   std::string_view idText = path.substr(0, slash);
@@ -43,7 +43,7 @@ bool splitPath(http::Exchange &ex, std::string_view prefix, std::string &id, std
   return true;
 }
 
-bool readJsonBody(http::Exchange &ex, const http::JsonValue **out) {
+bool readJsonBody(http::Exchange& ex, const http::JsonValue** out) {
   if (!http::equalsIgnoreCase(ex.request.mediaType(), "application/json")) {
     sendManagementError(ex.response, 400, "Payload validation error: the body must be application/json",
                         "invalid_body");
@@ -67,13 +67,13 @@ bool readJsonBody(http::Exchange &ex, const http::JsonValue **out) {
   return true;
 }
 
-void sendJson(http::Response &res, int status, std::string_view body) {
+void sendJson(http::Response& res, int status, std::string_view body) {
   res.start(status);
   res.header("Cache-Control", "no-store");
   res.finish(body.empty() ? "" : "application/json", body);
 }
 
-void sendMethodNotAllowed(http::Response &res) { sendManagementError(res, 405, "Method Not Allowed", ""); }
+void sendMethodNotAllowed(http::Response& res) { sendManagementError(res, 405, "Method Not Allowed", ""); }
 
 TenantChange changeError(int status, std::string message, std::string errorCode) {
   TenantChange c;
@@ -83,12 +83,12 @@ TenantChange changeError(int status, std::string message, std::string errorCode)
   return c;
 }
 
-ChangeContext changeContext(Provider &p, http::Exchange &ex, const ManagementCaller &caller, std::string description) {
+ChangeContext changeContext(Provider& p, http::Exchange& ex, const ManagementCaller& caller, std::string description) {
   return ChangeContext{std::string(caller.clientId), p.clientIp(ex.request),
                        std::string(ex.request.header("user-agent")), std::move(description)};
 }
 
-void submitDeferred(Provider &p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, AfterChange after) {
+void submitDeferred(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, AfterChange after) {
   // TenantAdmin keeps its callbacks in std::function, which must be copyable.
   auto answer = std::make_shared<http::Deferred>(std::move(d));
   p.shared().tenantAdmin->submit(
@@ -102,7 +102,7 @@ void submitDeferred(Provider &p, http::Deferred d, ChangeContext ctx, TenantAdmi
         }
         bool failed = c.status >= 400;
         auto respond = [answer, c = std::move(c)] {
-          answer->complete([&](http::Response &res) {
+          answer->complete([&](http::Response& res) {
             if (c.status >= 400) return sendManagementError(res, c.status, c.body, c.errorCode);
             sendJson(res, c.status, c.body);
           });
@@ -112,7 +112,7 @@ void submitDeferred(Provider &p, http::Deferred d, ChangeContext ctx, TenantAdmi
       });
 }
 
-void submitChange(Provider &p, http::Exchange &ex, const ManagementCaller &caller, std::string description,
+void submitChange(Provider& p, http::Exchange& ex, const ManagementCaller& caller, std::string description,
                   TenantAdmin::Edit edit) {
   if (p.shared().tenantAdmin == nullptr) {
     return sendManagementError(ex.response, 503, "The tenant cannot be changed on this node",

@@ -20,15 +20,15 @@ using store::TokenKey;
 constexpr std::string_view kSessionsPrefix = "/api/v2/sessions/";
 constexpr std::string_view kRefreshTokensPrefix = "/api/v2/refresh-tokens/";
 
-std::string familyTag(const TokenKey &k) {
+std::string familyTag(const TokenKey& k) {
   uint8_t bytes[16];
   std::memcpy(bytes, &k.lo, 8);
   std::memcpy(bytes + 8, &k.hi, 8);
-  std::string digest = sha256Base64Url(std::string_view(reinterpret_cast<const char *>(bytes), sizeof bytes));
+  std::string digest = sha256Base64Url(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
   return digest.substr(0, 22);
 }
 
-std::string publicId(uint16_t home, const std::string &userId, std::string_view token) {
+std::string publicId(uint16_t home, const std::string& userId, std::string_view token) {
   std::string id = std::to_string(home) + ".";
   core::appendBase64Url(id, userId);
   id.push_back('.');
@@ -42,7 +42,7 @@ struct ParsedId {
   std::string token;
 };
 
-bool parseId(std::string_view id, ParsedId &out) {
+bool parseId(std::string_view id, ParsedId& out) {
   size_t a = id.find('.');
   size_t b = a == std::string_view::npos ? a : id.find('.', a + 1);
   if (a == 0 || b == std::string_view::npos || b + 1 >= id.size() || a > 5) return false;
@@ -58,7 +58,7 @@ bool parseId(std::string_view id, ParsedId &out) {
   return true;
 }
 
-void appendTime(std::string &out, std::string_view key, uint64_t ms) {
+void appendTime(std::string& out, std::string_view key, uint64_t ms) {
   out.push_back(',');
   core::appendJsonString(out, key);
   out.push_back(':');
@@ -69,7 +69,7 @@ void appendTime(std::string &out, std::string_view key, uint64_t ms) {
   core::appendJsonString(out, isoTime(static_cast<int64_t>(ms)));
 }
 
-std::string sessionJson(const SessionRecord &s) {
+std::string sessionJson(const SessionRecord& s) {
   std::string out = "{\"id\":";
   core::appendJsonString(out, publicId(s.home, s.userId, s.sid));
   out.append(",\"user_id\":");
@@ -87,7 +87,7 @@ std::string sessionJson(const SessionRecord &s) {
   return out;
 }
 
-std::string refreshJson(const TokenKey &key, const RefreshFamily &f) {
+std::string refreshJson(const TokenKey& key, const RefreshFamily& f) {
   std::string out = "{\"id\":";
   core::appendJsonString(out, publicId(f.home, f.userId, familyTag(key)));
   out.append(",\"user_id\":");
@@ -114,7 +114,7 @@ std::string refreshJson(const TokenKey &key, const RefreshFamily &f) {
 // Runs fn(owner) on every shard, then gather(results in shard order) here once
 // all answered (each owner's log durable up to what fn logged).
 template <class F, class G>
-void scatter(Provider &p, F fn, G gather) {
+void scatter(Provider& p, F fn, G gather) {
   using R = decltype(fn(p));
   struct State {
     std::vector<R> results;
@@ -131,55 +131,55 @@ void scatter(Provider &p, F fn, G gather) {
   }
 }
 
-bool userExists(Provider &p, http::Exchange &ex, const std::string &userId) {
+bool userExists(Provider& p, http::Exchange& ex, const std::string& userId) {
   if (p.tenant().userById(userId) != nullptr) return true;
   sendManagementError(ex.response, 404, "The user does not exist.", "inexistent_user");
   return false;
 }
 
-void listUserTokens(Provider &p, http::Exchange &ex, const std::string &userId, bool sessions) {
+void listUserTokens(Provider& p, http::Exchange& ex, const std::string& userId, bool sessions) {
   http::Deferred d = ex.defer();
   scatter(
       p,
-      [userId, sessions](Provider &owner) {
+      [userId, sessions](Provider& owner) {
         std::vector<std::string> items;
         if (sessions) {
-          for (const auto &[k, s] : owner.store().sessionsOfUser(userId, owner.nowMs()))
+          for (const auto& [k, s] : owner.store().sessionsOfUser(userId, owner.nowMs()))
             items.push_back(sessionJson(s));
         } else {
-          for (const auto &[k, f] : owner.store().familiesOfUser(userId)) items.push_back(refreshJson(k, f));
+          for (const auto& [k, f] : owner.store().familiesOfUser(userId)) items.push_back(refreshJson(k, f));
         }
         return items;
       },
       [d = std::move(d), sessions](std::vector<std::vector<std::string>> perShard) mutable {
         std::string body = sessions ? "{\"sessions\":[" : "{\"tokens\":[";
         bool first = true;
-        for (const auto &items : perShard) {
-          for (const std::string &item : items) {
+        for (const auto& items : perShard) {
+          for (const std::string& item : items) {
             if (!first) body.push_back(',');
             first = false;
             body.append(item);
           }
         }
         body.append("]}");
-        d.complete([&](http::Response &res) { sendJson(res, 200, body); });
+        d.complete([&](http::Response& res) { sendJson(res, 200, body); });
       });
 }
 
-void endUserTokens(Provider &p, http::Deferred d, const std::string &userId, bool sessions) {
+void endUserTokens(Provider& p, http::Deferred d, const std::string& userId, bool sessions) {
   scatter(
       p,
-      [userId, sessions](Provider &owner) {
+      [userId, sessions](Provider& owner) {
         return sessions ? owner.store().endSessionsOfUser(userId) : owner.store().revokeFamiliesOfUser(userId);
       },
       [d = std::move(d)](std::vector<size_t>) mutable {
-        d.complete([](http::Response &res) { sendJson(res, 202, ""); });
+        d.complete([](http::Response& res) { sendJson(res, 202, ""); });
       });
 }
 
 // GET or DELETE of one session or refresh token by its public id, on its owner
 // shard.
-void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix, bool sessions) {
+void serveOne(Provider& p, http::Exchange& ex, std::string_view prefix, bool sessions) {
   http::Method m = ex.request.method;
   std::string id, rest;
   if (!splitPath(ex, prefix, id, rest)) return;
@@ -194,18 +194,18 @@ void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix, bool ses
   unsigned owner = pid.home % p.shared().shards->size();
   p.onOwner(
       owner,
-      [pid, sessions, read](Provider &o) -> std::string {
+      [pid, sessions, read](Provider& o) -> std::string {
         // The user's records on this shard, through the by-user index; "" when
         // none matches.
         if (sessions) {
-          for (const auto &[k, s] : o.store().sessionsOfUser(pid.userId, o.nowMs())) {
+          for (const auto& [k, s] : o.store().sessionsOfUser(pid.userId, o.nowMs())) {
             if (s.sid != pid.token) continue;
             if (read) return sessionJson(s);
             return o.store().endSessionOfUser(pid.userId, k) ? "ended" : "";
           }
           return "";
         }
-        for (const auto &[k, f] : o.store().familiesOfUser(pid.userId)) {
+        for (const auto& [k, f] : o.store().familiesOfUser(pid.userId)) {
           if (familyTag(k) != pid.token) continue;
           if (read) return refreshJson(k, f);
           return o.store().revokeFamilyOfUser(pid.userId, k) ? "revoked" : "";
@@ -213,7 +213,7 @@ void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix, bool ses
         return "";
       },
       [d = std::move(d), read, what](std::string found) mutable {
-        d.complete([&](http::Response &res) {
+        d.complete([&](http::Response& res) {
           if (found.empty()) return sendManagementError(res, 404, what, "not_found");
           sendJson(res, read ? 200 : 202, read ? found : std::string());
         });
@@ -222,7 +222,7 @@ void serveOne(Provider &p, http::Exchange &ex, std::string_view prefix, bool ses
 
 }  // namespace
 
-void serveUserTokens(Provider &p, http::Exchange &ex, const std::string &userId, bool sessions) {
+void serveUserTokens(Provider& p, http::Exchange& ex, const std::string& userId, bool sessions) {
   http::Method m = ex.request.method;
   bool read = m == http::Method::kGet || m == http::Method::kHead;
   if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
@@ -233,22 +233,22 @@ void serveUserTokens(Provider &p, http::Exchange &ex, const std::string &userId,
   endUserTokens(p, ex.defer(), userId, sessions);
 }
 
-void serveSession(void *self, http::Exchange &ex) {
-  serveOne(*static_cast<Provider *>(self), ex, kSessionsPrefix, true);
+void serveSession(void* self, http::Exchange& ex) {
+  serveOne(*static_cast<Provider*>(self), ex, kSessionsPrefix, true);
 }
 
-void serveRefreshToken(void *self, http::Exchange &ex) {
-  serveOne(*static_cast<Provider *>(self), ex, kRefreshTokensPrefix, false);
+void serveRefreshToken(void* self, http::Exchange& ex) {
+  serveOne(*static_cast<Provider*>(self), ex, kRefreshTokensPrefix, false);
 }
 
-void submitThenEndUser(Provider &p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, std::string userId) {
+void submitThenEndUser(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, std::string userId) {
   submitDeferred(p, std::move(d), std::move(ctx), std::move(edit),
-                 [userId = std::move(userId)](Provider &here, std::function<void()> proceed) {
+                 [userId = std::move(userId)](Provider& here, std::function<void()> proceed) {
                    // Families first: revoking them cascades to the sessions born of them;
                    // then whatever sessions are left (and their online families).
                    scatter(
                        here,
-                       [userId](Provider &owner) {
+                       [userId](Provider& owner) {
                          return owner.store().revokeFamiliesOfUser(userId) + owner.store().endSessionsOfUser(userId);
                        },
                        [proceed = std::move(proceed)](std::vector<size_t>) { proceed(); });

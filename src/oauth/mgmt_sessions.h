@@ -22,14 +22,14 @@ namespace handoff::oauth::mgmt {
 
 // /api/v2/users/{id}/sessions (sessions) or /refresh-tokens: GET lists, DELETE
 // ends them all.
-void serveUserTokens(Provider &p, http::Exchange &ex, const std::string &userId, bool sessions);
-void serveSession(void *self, http::Exchange &ex);  // /api/v2/sessions/{id}
-void serveRefreshToken(void *self,
-                       http::Exchange &ex);  // /api/v2/refresh-tokens/{id}
+void serveUserTokens(Provider& p, http::Exchange& ex, const std::string& userId, bool sessions);
+void serveSession(void* self, http::Exchange& ex);  // /api/v2/sessions/{id}
+void serveRefreshToken(void* self,
+                       http::Exchange& ex);  // /api/v2/refresh-tokens/{id}
 
 // submitDeferred, then (on success) every session and refresh token of `userId`
 // ended on every shard, durably, before the answer: deleting or blocking a user
 // ends what they hold.
-void submitThenEndUser(Provider &p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, std::string userId);
+void submitThenEndUser(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, std::string userId);
 
 }  // namespace handoff::oauth::mgmt

@@ -8,15 +8,15 @@ namespace {
 
 using http::JsonValue;
 
-void appendBool(std::string &out, bool v) { out.append(v ? "true" : "false"); }
+void appendBool(std::string& out, bool v) { out.append(v ? "true" : "false"); }
 
-void appendKey(std::string &out, std::string_view key) {
+void appendKey(std::string& out, std::string_view key) {
   if (out.back() != '{') out.push_back(',');
   core::appendJsonString(out, key);
   out.push_back(':');
 }
 
-void appendStringArray(std::string &out, const std::vector<std::string> &list) {
+void appendStringArray(std::string& out, const std::vector<std::string>& list) {
   out.push_back('[');
   for (size_t i = 0; i < list.size(); ++i) {
     if (i != 0) out.push_back(',');
@@ -25,35 +25,35 @@ void appendStringArray(std::string &out, const std::vector<std::string> &list) {
   out.push_back(']');
 }
 
-bool fail(ShapeError &err, std::string message) {
+bool fail(ShapeError& err, std::string message) {
   err.message = "Payload validation error: " + std::move(message);
   return false;
 }
 
-bool typeError(ShapeError &err, std::string_view key, std::string_view expected) {
+bool typeError(ShapeError& err, std::string_view key, std::string_view expected) {
   return fail(err, "'Expected type " + std::string(expected) + "' on property " + std::string(key) + ".");
 }
 
-bool unknownKey(ShapeError &err, std::string_view key) {
+bool unknownKey(ShapeError& err, std::string_view key) {
   return fail(err, "'Additional properties not allowed: " + std::string(key) + "'.");
 }
 
-bool readString(const JsonValue &v, std::string_view key, std::string &out, ShapeError &err) {
+bool readString(const JsonValue& v, std::string_view key, std::string& out, ShapeError& err) {
   if (!v.isString()) return typeError(err, key, "string");
   out = std::string(v.text);
   return true;
 }
 
-bool readBool(const JsonValue &v, std::string_view key, bool &out, ShapeError &err) {
+bool readBool(const JsonValue& v, std::string_view key, bool& out, ShapeError& err) {
   if (!v.isBool()) return typeError(err, key, "boolean");
   out = v.boolean;
   return true;
 }
 
-bool readStringArray(const JsonValue &v, std::string_view key, std::vector<std::string> &out, ShapeError &err) {
+bool readStringArray(const JsonValue& v, std::string_view key, std::vector<std::string>& out, ShapeError& err) {
   if (!v.isArray()) return typeError(err, key, "array");
   out.clear();
-  for (const JsonValue &e : v.array()) {
+  for (const JsonValue& e : v.array()) {
     if (!e.isString()) return typeError(err, std::string(key) + " items", "string");
     out.emplace_back(e.text);
   }
@@ -67,9 +67,9 @@ bool oneOf(std::string_view s, std::initializer_list<std::string_view> allowed) 
   return false;
 }
 
-bool applyRefreshToken(const JsonValue &v, config::RefreshTokenConfig &rt, ShapeError &err) {
+bool applyRefreshToken(const JsonValue& v, config::RefreshTokenConfig& rt, ShapeError& err) {
   if (!v.isObject()) return typeError(err, "refresh_token", "object");
-  for (const http::JsonMember &m : v.object()) {
+  for (const http::JsonMember& m : v.object()) {
     if (m.key == "rotation_type") {
       if (!readString(m.value, "refresh_token.rotation_type", rt.rotationType, err)) return false;
       if (!oneOf(rt.rotationType, {"rotating", "non-rotating"})) {
@@ -88,14 +88,14 @@ bool applyRefreshToken(const JsonValue &v, config::RefreshTokenConfig &rt, Shape
 
 // Known keys set their field; unknown keys are kept as JSON text (SPEC.md §6);
 // a null removes an unknown key or resets a known one to its default.
-bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st, ShapeError &err) {
+bool applySessionTransfer(const JsonValue& v, config::SessionTransferConfig& st, ShapeError& err) {
   if (v.isNull()) {
     st = config::SessionTransferConfig{};
     return true;
   }
   if (!v.isObject()) return typeError(err, "session_transfer", "object");
   const config::SessionTransferConfig defaults;
-  for (const http::JsonMember &m : v.object()) {
+  for (const http::JsonMember& m : v.object()) {
     std::string key = "session_transfer." + std::string(m.key);
     bool reset = m.value.isNull();
     if (m.key == "can_create_session_transfer_token") {
@@ -123,7 +123,7 @@ bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st,
         st.allowedAuthenticationMethods.clear();
       else if (!readStringArray(m.value, key, st.allowedAuthenticationMethods, err))
         return false;
-      for (const std::string &a : st.allowedAuthenticationMethods) {
+      for (const std::string& a : st.allowedAuthenticationMethods) {
         if (!oneOf(a, {"cookie", "query"}))
           return fail(err, "'No enum match for: \"" + a + "\"' on property " + key + ".");
       }
@@ -148,7 +148,7 @@ bool applySessionTransfer(const JsonValue &v, config::SessionTransferConfig &st,
 
 }  // namespace
 
-void appendJsonValue(std::string &out, const JsonValue &v) {
+void appendJsonValue(std::string& out, const JsonValue& v) {
   switch (v.type) {
     case http::JsonType::kNull:
       out.append("null");
@@ -165,7 +165,7 @@ void appendJsonValue(std::string &out, const JsonValue &v) {
     case http::JsonType::kArray: {
       out.push_back('[');
       bool first = true;
-      for (const JsonValue &e : v.array()) {
+      for (const JsonValue& e : v.array()) {
         if (!first) out.push_back(',');
         first = false;
         appendJsonValue(out, e);
@@ -176,7 +176,7 @@ void appendJsonValue(std::string &out, const JsonValue &v) {
     case http::JsonType::kObject: {
       out.push_back('{');
       bool first = true;
-      for (const http::JsonMember &m : v.object()) {
+      for (const http::JsonMember& m : v.object()) {
         if (!first) out.push_back(',');
         first = false;
         core::appendJsonString(out, m.key);
@@ -199,7 +199,7 @@ std::string isoTime(int64_t unixMs) {
   return buf;
 }
 
-std::string clientJson(const config::ClientConfig &c, bool withSecret) {
+std::string clientJson(const config::ClientConfig& c, bool withSecret) {
   std::string out = "{";
   appendKey(out, "client_id");
   core::appendJsonString(out, c.clientId);
@@ -235,7 +235,7 @@ std::string clientJson(const config::ClientConfig &c, bool withSecret) {
   out.append("{\"rotation_type\":");
   core::appendJsonString(out, c.refreshToken.rotationType);
   out.append(",\"leeway\":").append(std::to_string(c.refreshToken.leeway)).append("}");
-  const config::SessionTransferConfig &st = c.sessionTransfer;
+  const config::SessionTransferConfig& st = c.sessionTransfer;
   appendKey(out, "session_transfer");
   out.append("{\"can_create_session_transfer_token\":");
   appendBool(out, st.canCreateSessionTransferToken);
@@ -249,7 +249,7 @@ std::string clientJson(const config::ClientConfig &c, bool withSecret) {
   appendBool(out, st.allowRefreshToken);
   out.append(",\"enforce_online_refresh_tokens\":");
   appendBool(out, st.enforceOnlineRefreshTokens);
-  for (const auto &[k, text] : st.unknown) {
+  for (const auto& [k, text] : st.unknown) {
     out.push_back(',');
     core::appendJsonString(out, k);
     out.push_back(':');
@@ -259,12 +259,12 @@ std::string clientJson(const config::ClientConfig &c, bool withSecret) {
   return out;
 }
 
-bool applyClientBody(const JsonValue &body, config::ClientConfig &c, ShapeMode mode, ShapeError &err) {
+bool applyClientBody(const JsonValue& body, config::ClientConfig& c, ShapeMode mode, ShapeError& err) {
   if (!body.isObject())
     return fail(err, "'Expected type object but found type " + std::string(body.isArray() ? "array" : "other") + "'.");
-  for (const http::JsonMember &m : body.object()) {
+  for (const http::JsonMember& m : body.object()) {
     std::string_view k = m.key;
-    const JsonValue &v = m.value;
+    const JsonValue& v = m.value;
     bool ok = true;
     if (k == "client_id" && mode != ShapeMode::kPatch) {
       ok = readString(v, k, c.clientId, err);
@@ -322,7 +322,7 @@ bool applyClientBody(const JsonValue &body, config::ClientConfig &c, ShapeMode m
   return true;
 }
 
-std::string userJson(const User &u, bool withHash) {
+std::string userJson(const User& u, bool withHash) {
   std::string out = "{";
   appendKey(out, "user_id");
   core::appendJsonString(out, u.userId);
@@ -360,11 +360,11 @@ std::string userJson(const User &u, bool withHash) {
   return out;
 }
 
-bool applyUserBody(const JsonValue &body, User &u, ShapeMode mode, UserBodyExtras &extras, ShapeError &err) {
+bool applyUserBody(const JsonValue& body, User& u, ShapeMode mode, UserBodyExtras& extras, ShapeError& err) {
   if (!body.isObject()) return fail(err, "'Expected type object'.");
-  for (const http::JsonMember &m : body.object()) {
+  for (const http::JsonMember& m : body.object()) {
     std::string_view k = m.key;
-    const JsonValue &v = m.value;
+    const JsonValue& v = m.value;
     bool ok = true;
     if (k == "email") {
       ok = readString(v, k, u.email, err);

@@ -35,15 +35,15 @@ std::string nowIso() { return isoTime(static_cast<int64_t>(Provider::unixNowMs()
 // Hashes `password` on this shard's pool (≈40 ms of CPU), then calls next(hash)
 // here; with no password, next("") at once.
 template <class F>
-void hashThen(Provider &p, std::string password, uint32_t iterations, F &&next) {
+void hashThen(Provider& p, std::string password, uint32_t iterations, F&& next) {
   if (password.empty()) return next(std::string());
   p.shared().shards->shard(p.shard()).offload(
       [password = std::move(password), iterations] { return hashPassword(password, iterations); },
       std::forward<F>(next));
 }
 
-void createUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller) {
-  const http::JsonValue *body = nullptr;
+void createUser(Provider& p, http::Exchange& ex, const ManagementCaller& caller) {
+  const http::JsonValue* body = nullptr;
   if (!readJsonBody(ex, &body)) return;
   User u;
   UserBodyExtras extras;
@@ -65,7 +65,7 @@ void createUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller)
   hashThen(p, std::move(extras.password), p.tenant().passwordIterations(),
            [&p, d = std::move(d), ctx = std::move(ctx), u = std::move(u)](std::string hash) mutable {
              u.passwordHash = std::move(hash);
-             submitDeferred(p, std::move(d), std::move(ctx), [u = std::move(u)](const Tenant &t) {
+             submitDeferred(p, std::move(d), std::move(ctx), [u = std::move(u)](const Tenant& t) {
                if (t.userById(u.userId) != nullptr || t.userByEmail(u.email) != nullptr) return emailTaken();
                TenantChange ch;
                ch.status = 201;
@@ -76,8 +76,8 @@ void createUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller)
            });
 }
 
-void updateUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller, const std::string &id) {
-  const http::JsonValue *body = nullptr;
+void updateUser(Provider& p, http::Exchange& ex, const ManagementCaller& caller, const std::string& id) {
+  const http::JsonValue* body = nullptr;
   if (!readJsonBody(ex, &body)) return;
   User scratch;
   UserBodyExtras extras;
@@ -93,19 +93,19 @@ void updateUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller,
   hashThen(p, std::move(extras.password), p.tenant().passwordIterations(),
            [&p, d = std::move(d), ctx = std::move(ctx), id, text = std::string(ex.request.body), blocks,
             updated = nowIso()](std::string hash) mutable {
-             auto edit = [id, text = std::move(text), hash = std::move(hash), updated](const Tenant &t) {
-               const User *current = t.userById(id);
+             auto edit = [id, text = std::move(text), hash = std::move(hash), updated](const Tenant& t) {
+               const User* current = t.userById(id);
                if (current == nullptr) return notFound();
                User next = *current;
                core::Arena arena;
-               const http::JsonValue *v = nullptr;
+               const http::JsonValue* v = nullptr;
                UserBodyExtras ignored;
                ShapeError e;
                if (http::parseJson(text, arena, &v, 16) != http::JsonError::kNone ||
                    !applyUserBody(*v, next, ShapeMode::kPatch, ignored, e)) {
                  return changeError(400, e.message, "invalid_body");
                }
-               if (const User *other = t.userByEmail(next.email); other != nullptr && other->userId != id)
+               if (const User* other = t.userByEmail(next.email); other != nullptr && other->userId != id)
                  return emailTaken();
                if (!hash.empty()) next.passwordHash = hash;
                next.updatedAt = updated;
@@ -123,16 +123,16 @@ void updateUser(Provider &p, http::Exchange &ex, const ManagementCaller &caller,
 
 }  // namespace
 
-void serveUsers(void *self, http::Exchange &ex) {
-  Provider &p = *static_cast<Provider *>(self);
+void serveUsers(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
   if (ex.request.method != http::Method::kPost) return sendMethodNotAllowed(ex.response);
   ManagementCaller caller;
   if (!authorizeManagement(p, ex, "create:users", &caller)) return;
   createUser(p, ex, caller);
 }
 
-void serveUser(void *self, http::Exchange &ex) {
-  Provider &p = *static_cast<Provider *>(self);
+void serveUser(void* self, http::Exchange& ex) {
+  Provider& p = *static_cast<Provider*>(self);
   http::Method m = ex.request.method;
   std::string id, rest;
   if (!splitPath(ex, kUsersPrefix, id, rest)) return;
@@ -141,7 +141,7 @@ void serveUser(void *self, http::Exchange &ex) {
   ManagementCaller caller;
   if (m == http::Method::kGet || m == http::Method::kHead) {
     if (!authorizeManagement(p, ex, "read:users", &caller)) return;
-    const User *u = p.tenant().userById(id);
+    const User* u = p.tenant().userById(id);
     if (u == nullptr) return sendManagementError(ex.response, 404, "The user does not exist.", "inexistent_user");
     return sendJson(ex.response, 200, userJson(*u, false));
   }
@@ -156,7 +156,7 @@ void serveUser(void *self, http::Exchange &ex) {
   ChangeContext ctx = changeContext(p, ex, caller, "Delete a User");
   submitThenEndUser(
       p, ex.defer(), std::move(ctx),
-      [id](const Tenant &t) {
+      [id](const Tenant& t) {
         if (t.userById(id) == nullptr) return notFound();
         TenantChange ch;
         ch.status = 204;

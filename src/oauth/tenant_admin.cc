@@ -14,14 +14,14 @@ using store::RecordType;
 
 // Applies one journal record to the editable state; false for a record that
 // cannot be read.
-bool applyTo(std::vector<config::ClientConfig> &clients, std::vector<User> &users, RecordType type,
+bool applyTo(std::vector<config::ClientConfig>& clients, std::vector<User>& users, RecordType type,
              std::string_view payload) {
   switch (type) {
     case RecordType::kTenantClientDeleted:
-      std::erase_if(clients, [&](const config::ClientConfig &c) { return c.clientId == payload; });
+      std::erase_if(clients, [&](const config::ClientConfig& c) { return c.clientId == payload; });
       return true;
     case RecordType::kTenantUserDeleted:
-      std::erase_if(users, [&](const User &u) { return u.userId == payload; });
+      std::erase_if(users, [&](const User& u) { return u.userId == payload; });
       return true;
     case RecordType::kTenantClientPut:
     case RecordType::kTenantUserPut:
@@ -30,13 +30,13 @@ bool applyTo(std::vector<config::ClientConfig> &clients, std::vector<User> &user
       return false;
   }
   core::Arena arena;
-  const http::JsonValue *v = nullptr;
+  const http::JsonValue* v = nullptr;
   if (http::parseJson(payload, arena, &v) != http::JsonError::kNone) return false;
   ShapeError err;
   if (type == RecordType::kTenantClientPut) {
     config::ClientConfig c;
     if (!applyClientBody(*v, c, ShapeMode::kJournal, err) || c.clientId.empty()) return false;
-    for (config::ClientConfig &old : clients) {
+    for (config::ClientConfig& old : clients) {
       if (old.clientId == c.clientId) {
         old = std::move(c);
         return true;
@@ -48,7 +48,7 @@ bool applyTo(std::vector<config::ClientConfig> &clients, std::vector<User> &user
   User u;
   UserBodyExtras extras;
   if (!applyUserBody(*v, u, ShapeMode::kJournal, extras, err) || u.userId.empty()) return false;
-  for (User &old : users) {
+  for (User& old : users) {
     if (old.userId == u.userId) {
       old = std::move(u);
       return true;
@@ -61,14 +61,14 @@ bool applyTo(std::vector<config::ClientConfig> &clients, std::vector<User> &user
 }  // namespace
 
 core::Result<std::unique_ptr<TenantAdmin>> TenantAdmin::open(std::shared_ptr<const Tenant> base,
-                                                             const std::string &journalPath) {
+                                                             const std::string& journalPath) {
   std::unique_ptr<TenantAdmin> a(new TenantAdmin());
   a->passwordIterations_ = base->passwordIterations();
-  for (const Client &c : base->clients()) a->clients_.push_back(c.config);
+  for (const Client& c : base->clients()) a->clients_.push_back(c.config);
   a->users_.assign(base->users().begin(), base->users().end());
   a->current_ = std::move(base);
   if (journalPath.empty()) return a;
-  TenantAdmin *self = a.get();
+  TenantAdmin* self = a.get();
   auto j = store::TenantJournal::open(journalPath,
                                       [self](RecordType t, std::string_view p) { return self->applyRecord(t, p); });
   if (!j) return j.error();
@@ -117,7 +117,7 @@ void TenantAdmin::runNext() {
     auto clients = clients_;
     auto users = users_;
     bool readable = true;
-    for (const auto &[type, payload] : change.records) readable = readable && applyTo(clients, users, type, payload);
+    for (const auto& [type, payload] : change.records) readable = readable && applyTo(clients, users, type, payload);
     auto tenant = readable
                       ? Tenant::assemble(clients, users, passwordIterations_)
                       : core::Result<std::shared_ptr<const Tenant>>(core::Error(core::Errc::kInternal, "bad record"));

@@ -18,11 +18,11 @@ using core::Error;
 
 namespace {
 
-Error ioError(const std::string &what, const std::string &path) {
+Error ioError(const std::string& what, const std::string& path) {
   return Error(Errc::kIo, what + " " + path + ": " + std::strerror(errno));
 }
 
-std::string dirOf(const std::string &path) {
+std::string dirOf(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? std::string(".") : slash == 0 ? std::string("/") : path.substr(0, slash);
 }
@@ -34,7 +34,7 @@ TenantJournal::~TenantJournal() {
 }
 
 core::Result<std::unique_ptr<TenantJournal>> TenantJournal::open(
-    const std::string &path, const std::function<bool(RecordType, std::string_view)> &onRecord) {
+    const std::string& path, const std::function<bool(RecordType, std::string_view)>& onRecord) {
   struct stat st;
   bool existed = ::lstat(path.c_str(), &st) == 0;
   if (existed && !S_ISREG(st.st_mode)) return Error(Errc::kIo, path + " is not a regular file");
@@ -79,9 +79,9 @@ core::Result<std::unique_ptr<TenantJournal>> TenantJournal::open(
   return j;
 }
 
-core::Status TenantJournal::append(const std::vector<std::pair<RecordType, std::string>> &records) {
+core::Status TenantJournal::append(const std::vector<std::pair<RecordType, std::string>>& records) {
   std::string frame;
-  for (const auto &[type, payload] : records) Wal::frame(frame, type, payload);
+  for (const auto& [type, payload] : records) Wal::frame(frame, type, payload);
   size_t off = 0;
   while (off < frame.size()) {
     ssize_t n = ::pwrite(fd_, frame.data() + off, frame.size() - off, static_cast<off_t>(size_ + off));

@@ -30,7 +30,7 @@ const std::string kEveryScope =
 class Management : public N2wTest {
  protected:
   // A client_credentials token of demo-m2m for the management API.
-  std::string mgmtToken(const std::string &scope = kEveryScope) {
+  std::string mgmtToken(const std::string& scope = kEveryScope) {
     HttpResponse r = token(form({{"grant_type", "client_credentials"},
                                  {"client_id", "demo-m2m"},
                                  {"client_secret", "demo-m2m-secret"},
@@ -41,8 +41,8 @@ class Management : public N2wTest {
   }
   // One management request on a fresh connection; `bearer` empty: no
   // Authorization header.
-  HttpResponse api(const std::string &method, const std::string &target, const std::string &body = "",
-                   const std::string &bearer = "", const std::string &contentType = "application/json") {
+  HttpResponse api(const std::string& method, const std::string& target, const std::string& body = "",
+                   const std::string& bearer = "", const std::string& contentType = "application/json") {
     std::string tokenText = bearer.empty() ? (admin_.empty() ? admin_ = mgmtToken() : admin_) : bearer;
     std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + hostPort() + "\r\n";
     if (tokenText != "-") req += "Authorization: Bearer " + tokenText + "\r\n";
@@ -53,7 +53,7 @@ class Management : public N2wTest {
     EXPECT_TRUE(r) << c.error();
     return r ? *r : HttpResponse{};
   }
-  static void expectApiError(const HttpResponse &r, int status, const std::string &errorCode = "") {
+  static void expectApiError(const HttpResponse& r, int status, const std::string& errorCode = "") {
     EXPECT_EQ(r.status, status) << r.raw;
     EXPECT_EQ(jsonField(r.body, "statusCode"), std::to_string(status)) << r.body;
     EXPECT_FALSE(jsonField(r.body, "message").empty()) << r.body;
@@ -63,7 +63,7 @@ class Management : public N2wTest {
   }
   // A client_credentials grant of `clientId` with `secret` on a fresh
   // connection: the status.
-  int clientCredentials(const std::string &clientId, const std::string &secret) {
+  int clientCredentials(const std::string& clientId, const std::string& secret) {
     return token(form({{"grant_type", "client_credentials"},
                        {"client_id", clientId},
                        {"client_secret", secret},
@@ -72,8 +72,8 @@ class Management : public N2wTest {
         .status;
   }
   // A password grant (demo-native): the status.
-  int passwordLogin(const std::string &email, const std::string &password,
-                    const std::string &clientId = "demo-native") {
+  int passwordLogin(const std::string& email, const std::string& password,
+                    const std::string& clientId = "demo-native") {
     return token(form({{"grant_type", "password"},
                        {"client_id", clientId},
                        {"username", email},
@@ -282,7 +282,7 @@ TEST_F(Management, DeletingANativeRefreshTokenCascadesToItsWebSessions) {
   EXPECT_EQ(tokens.body.find(nativeRtText), std::string::npos) << "a token leaked";
   EXPECT_EQ(tokens.body.find(webRt), std::string::npos) << "a token leaked";
   std::string nativeId;
-  for (const std::string &t : listed) {
+  for (const std::string& t : listed) {
     if (jsonField(t, "client_id") == "demo-native") nativeId = jsonField(t, "id");
   }
   ASSERT_FALSE(nativeId.empty()) << tokens.body;
@@ -335,7 +335,7 @@ TEST_F(Management, ConcurrentChangesFromEveryShardAreSerialised) {
                         .status;
     });
   }
-  for (auto &t : threads) t.join();
+  for (auto& t : threads) t.join();
   threads.clear();
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 1);
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 409), 7);
@@ -344,7 +344,7 @@ TEST_F(Management, ConcurrentChangesFromEveryShardAreSerialised) {
     threads.emplace_back(
         [&, i] { statuses[i] = api("POST", "/api/v2/clients", "{\"name\":\"c" + std::to_string(i) + "\"}").status; });
   }
-  for (auto &t : threads) t.join();
+  for (auto& t : threads) t.join();
   EXPECT_EQ(std::count(statuses.begin(), statuses.end(), 201), 8);
   EXPECT_EQ(jsonField(api("GET", "/api/v2/clients?include_totals=true").body, "total"), "12");
 }

@@ -32,14 +32,14 @@ struct ShapeError {
 };
 
 // Renders `v` back to JSON text (numbers keep their text).
-void appendJsonValue(std::string &out, const http::JsonValue &v);
+void appendJsonValue(std::string& out, const http::JsonValue& v);
 
 // Auth0's client object. `withSecret` adds client_secret (when the client has
 // one).
-std::string clientJson(const config::ClientConfig &c, bool withSecret);
+std::string clientJson(const config::ClientConfig& c, bool withSecret);
 // Applies the members of `body` (an object) to `c`. On error `c` may be
 // half-changed: callers apply to a copy.
-bool applyClientBody(const http::JsonValue &body, config::ClientConfig &c, ShapeMode mode, ShapeError &err);
+bool applyClientBody(const http::JsonValue& body, config::ClientConfig& c, ShapeMode mode, ShapeError& err);
 
 // What a user body asked for besides the stored fields.
 struct UserBodyExtras {
@@ -52,8 +52,8 @@ struct UserBodyExtras {
 // Auth0's user object (user_id, email, email_verified, name, blocked,
 // created_at, updated_at, identities). `withHash` adds password_hash (the
 // journal only).
-std::string userJson(const User &u, bool withHash);
-bool applyUserBody(const http::JsonValue &body, User &u, ShapeMode mode, UserBodyExtras &extras, ShapeError &err);
+std::string userJson(const User& u, bool withHash);
+bool applyUserBody(const http::JsonValue& body, User& u, ShapeMode mode, UserBodyExtras& extras, ShapeError& err);
 
 // "2026-11-28T10:00:00.000Z" for Unix milliseconds.
 std::string isoTime(int64_t unixMs);

@@ -50,20 +50,20 @@ struct TenantChange {
 class TenantAdmin {
  public:
   // The decision of one change, on shard 0, against the current snapshot.
-  using Edit = std::function<TenantChange(const Tenant &current)>;
+  using Edit = std::function<TenantChange(const Tenant& current)>;
 
   // Replays `journalPath` (empty: no journal, changes live in memory only) over
   // `base`, the configuration file's tenant. A journal record that cannot be
   // read or no longer assembles into a valid tenant refuses the start.
   static core::Result<std::unique_ptr<TenantAdmin>> open(std::shared_ptr<const Tenant> base,
-                                                         const std::string &journalPath);
+                                                         const std::string& journalPath);
 
   std::shared_ptr<const Tenant> current() const { return current_; }
   uint64_t journalRecords() const { return journal_ ? journal_->records() : 0; }
   uint64_t tornBytes() const { return journal_ ? journal_->tornBytes() : 0; }
 
   // Before the shards start: who to broadcast to.
-  void attach(core::ShardSet *shards, std::vector<Provider *> *peers) {
+  void attach(core::ShardSet* shards, std::vector<Provider*>* peers) {
     shards_ = shards;
     peers_ = peers;
   }
@@ -92,8 +92,8 @@ class TenantAdmin {
   uint32_t passwordIterations_ = 0;
   std::shared_ptr<const Tenant> current_;
   std::unique_ptr<store::TenantJournal> journal_;
-  core::ShardSet *shards_ = nullptr;
-  std::vector<Provider *> *peers_ = nullptr;
+  core::ShardSet* shards_ = nullptr;
+  std::vector<Provider*>* peers_ = nullptr;
   std::deque<Pending> queue_;  // shard 0
   bool busy_ = false;          // shard 0: a change is between its Edit and its acknowledgement
 };

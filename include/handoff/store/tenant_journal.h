@@ -28,20 +28,20 @@ namespace handoff::store {
 class TenantJournal {
  public:
   ~TenantJournal();
-  TenantJournal(const TenantJournal &) = delete;
-  TenantJournal &operator=(const TenantJournal &) = delete;
+  TenantJournal(const TenantJournal&) = delete;
+  TenantJournal& operator=(const TenantJournal&) = delete;
 
   // Opens (or creates, 0600) `path` and calls onRecord for each good record in
   // order; a false return refuses the start (a record the caller cannot read).
   // A torn tail is cut and counted in tornBytes(); creating the file fsyncs its
   // directory.
   static core::Result<std::unique_ptr<TenantJournal>> open(
-      const std::string &path, const std::function<bool(RecordType, std::string_view)> &onRecord);
+      const std::string& path, const std::function<bool(RecordType, std::string_view)>& onRecord);
 
   // Appends records (one write) and makes them durable. On a failed write or
   // sync the file is truncated back to its last good size, so a failure leaves
   // nothing half-written.
-  core::Status append(const std::vector<std::pair<RecordType, std::string>> &records);
+  core::Status append(const std::vector<std::pair<RecordType, std::string>>& records);
 
   uint64_t records() const { return records_; }
   uint64_t size() const { return size_; }

@@ -19,8 +19,8 @@ namespace {
 namespace fs = std::filesystem;
 constexpr uint32_t kFast = 2;
 
-const http::JsonValue *parse(core::Arena &arena, std::string_view text) {
-  const http::JsonValue *v = nullptr;
+const http::JsonValue* parse(core::Arena& arena, std::string_view text) {
+  const http::JsonValue* v = nullptr;
   EXPECT_EQ(http::parseJson(text, arena, &v), http::JsonError::kNone) << text;
   return v;
 }

@@ -31,7 +31,7 @@ class TenantJournalTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Opens the journal, collecting what it replays.
-  std::unique_ptr<TenantJournal> open(Records &seen) {
+  std::unique_ptr<TenantJournal> open(Records& seen) {
     auto j = TenantJournal::open(path_, [&](RecordType t, std::string_view p) {
       seen.emplace_back(t, std::string(p));
       return true;
@@ -43,7 +43,7 @@ class TenantJournalTest : public ::testing::Test {
     std::ifstream in(path_, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
-  void writeFile(const std::string &bytes) {
+  void writeFile(const std::string& bytes) {
     std::ofstream out(path_, std::ios::binary | std::ios::trunc);
     out << bytes;
   }
@@ -87,7 +87,7 @@ TEST_F(TenantJournalTest, TornTailIsCutAtEveryOffset) {
   Records none;
   {
     auto j = open(none);
-    for (const auto &r : kSample) ASSERT_TRUE(j->append({r}));
+    for (const auto& r : kSample) ASSERT_TRUE(j->append({r}));
   }
   const std::string whole = readFile();
   std::vector<size_t> ends;  // the byte offset after each frame
@@ -114,7 +114,7 @@ TEST_F(TenantJournalTest, FlippedBitEndsTheGoodRecordsAtItsFrame) {
   Records none;
   {
     auto j = open(none);
-    for (const auto &r : kSample) ASSERT_TRUE(j->append({r}));
+    for (const auto& r : kSample) ASSERT_TRUE(j->append({r}));
   }
   std::string bytes = readFile();
   size_t second = 9 + kSample[0].second.size();
