@@ -192,7 +192,7 @@ size_t Session::scanChunked() {
         break;
       case Chunk::kTrailer:  // the start of a trailer line, or the final CRLF
         if (c == '\r') chunk_ = Chunk::kEndLf;
-        else if (c == '\n' || c == '\0') return SIZE_MAX;
+        else if (c == '\n' || c == '\0' || c == ' ' || c == '\t') return SIZE_MAX;  // SP/HTAB: obs-fold
         else chunk_ = Chunk::kTrailerLine;
         break;
       case Chunk::kTrailerLine:
@@ -271,7 +271,19 @@ int Session::onUrl(const char* at, size_t n) {
   return kContinue;
 }
 
+// Trailer fields (after a chunked body's last chunk) reach onHeaderField/onHeaderValue too. No
+// endpoint reads one and RFC 9110 §6.5.1 lets a recipient discard them, so they are not kept —
+// nor could they be as spans: a chunked request is detached and its parsed bytes leave the
+// buffer as it reads. They count against max_header_bytes like the head's fields.
+int Session::onTrailerBytes(const char* at, size_t n) {
+  headerBytes_ += n;
+  if (std::memchr(at, '\r', n) || std::memchr(at, '\n', n)) return abortWith(400);  // obs-fold
+  if (headerBytes_ > limits_.maxHeaderBytes) return abortWith(431);
+  return kContinue;
+}
+
 int Session::onHeaderField(const char* at, size_t n) {
+  if (phase_ == Phase::kBody) return onTrailerBytes(at, n);
   if (spans_.empty() || lastWasValue_) {
     if (spans_.size() >= limits_.maxHeaders) return abortWith(431);
     spans_.push_back({});
@@ -284,6 +296,7 @@ int Session::onHeaderField(const char* at, size_t n) {
 }
 
 int Session::onHeaderValue(const char* at, size_t n) {
+  if (phase_ == Phase::kBody) return onTrailerBytes(at, n);
   if (spans_.empty()) return abortWith(400);
   lastWasValue_ = true;
   headerBytes_ += n;

@@ -183,6 +183,30 @@ TEST_F(HttpEdge, ChunkedBodyInTinyChunksIsServedNotStalled) {
   EXPECT_EQ(next->body, kHealthzBody);
 }
 
+// Trailer fields are read and dropped. A chunked request is detached from the input buffer
+// (its parsed bytes leave as it reads), so a trailer field arriving in two reads once failed as
+// "not contiguous" with a 400: here every trailer byte is a read of its own (a pause between
+// sends), and the request must be served (405) with the connection kept. Obs-fold in a trailer
+// is refused as in the head; trailers count against max_header_bytes.
+TEST_F(HttpEdge, TrailerFieldsSplitAcrossReadsAreDroppedAndTheRequestServed) {
+  ASSERT_NO_FATAL_FAILURE(launchWithLimits("max_header_bytes = 256\nbody_timeout_ms = 10000\n"));
+  std::string head = "POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n";
+  std::string trailers = "X-Trailer: one\r\nX-Other: two words\r\n\r\n";
+  Client c(port());
+  ASSERT_TRUE(c.send(head)) << c.error();
+  ASSERT_TRUE(c.sendBytewise(trailers, Millis(5))) << c.error();
+  auto r = c.readResponse(3s);
+  ASSERT_TRUE(r) << c.error();
+  EXPECT_EQ(r->status, 405) << r->raw;
+  EXPECT_FALSE(r->closes()) << r->raw;
+  auto next = c.roundTrip(kGetHealthz);
+  ASSERT_TRUE(next) << c.error();
+  EXPECT_EQ(next->status, 200);
+
+  expectRefusal(head + "X-Trailer: one\r\n folded\r\n\r\n", 400);
+  expectRefusal(head + "X-Big: " + std::string(300, 'b') + "\r\n\r\n", 431);
+}
+
 TEST_F(HttpEdge, PipelinedChunkedRequestsKeepTheirFraming) {
   ASSERT_NO_FATAL_FAILURE(launch());
   // Chunked, Content-Length, chunked (split at every byte), then a GET: each is delimited

@@ -58,6 +58,7 @@ class Session final : public net::StreamHandler, private ParserEvents, private D
   int onUrl(const char* at, size_t n) override;
   int onHeaderField(const char* at, size_t n) override;
   int onHeaderValue(const char* at, size_t n) override;
+  int onTrailerBytes(const char* at, size_t n);
   int onHeadersComplete() override;
   int onBody(const char* at, size_t n) override;
   int onMessageComplete() override;
