@@ -1,42 +1,17 @@
 // The management API's common steps; see mgmt_common.h.
 #include "mgmt_common.h"
 
+#include "handoff/http/params.h"
 #include "handoff/oauth/tenant_events.h"
 
 namespace handoff::oauth::mgmt {
-namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool percentDecode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out.push_back(in[i]);
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int hi = hexValue(in[i + 1]), lo = hexValue(in[i + 2]);
-    if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return false;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool splitPath(http::Exchange& ex, std::string_view prefix, std::string& id, std::string& rest) {
   std::string_view path = ex.request.path.substr(prefix.size());
   size_t slash = path.find('/');
   std::string_view idText = path.substr(0, slash);
   rest = slash == std::string_view::npos ? std::string() : std::string(path.substr(slash + 1));
-  if (idText.empty() || !percentDecode(idText, id) || id.size() > 256) {
+  if (idText.empty() || !http::decodePathSegment(idText, id) || id.size() > 256) {
     sendManagementError(ex.response, 404, "Not Found", "");
     return false;
   }

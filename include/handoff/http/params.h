@@ -75,6 +75,11 @@ DecodeStatus decodeForm(std::string_view in, core::Arena& arena, ParamList& out,
 // Decoding stops after `maxCookies` cookies. Never fails; every view points into the input.
 void decodeCookies(std::string_view cookieHeader, ParamList& out, size_t maxCookies = 64);
 
+// Decodes one percent-encoded path segment (e.g. "auth0%7Cabc") into `out`, which is cleared
+// first: %XX (hex in either case) becomes the byte XX and every other byte stays, '+' included.
+// False for a '%' not followed by two hex digits or for %00.
+bool decodePathSegment(std::string_view in, std::string& out);
+
 // Appends `s` to `out` percent-encoded: every byte except the RFC 3986 unreserved characters
 // (ALPHA / DIGIT / "-" / "." / "_" / "~") becomes %XX with uppercase hex. The result is safe
 // both in a URL query component and in a form body.

@@ -312,6 +312,23 @@ TEST(UrlEncode, RoundTripsThroughFormDecode) {
 
 // Deterministic robustness check: prefixes and random mutations of valid inputs must decode
 // to some status without crashing or reading out of bounds (ASan watches the reads).
+TEST(PathSegment, DecodesEscapesInEitherCaseAndKeepsPlus) {
+  std::string out;
+  ASSERT_TRUE(decodePathSegment("auth0%7cabc%7C+x", out));
+  EXPECT_EQ(out, "auth0|abc|+x");
+  ASSERT_TRUE(decodePathSegment("", out));
+  EXPECT_EQ(out, "");
+  ASSERT_TRUE(decodePathSegment("%41", out));
+  EXPECT_EQ(out, "A");
+}
+
+TEST(PathSegment, RefusesBrokenEscapesAndNul) {
+  std::string out;
+  for (std::string_view bad : {"%", "a%", "a%7", "%7g", "%g7", "%00", "x%00y"}) {
+    EXPECT_FALSE(decodePathSegment(bad, out)) << bad;
+  }
+}
+
 TEST(ParamsRobustness, PrefixesAndMutationsNeverCrash) {
   const std::vector<std::string> seeds = {
       "grant_type=refresh_token&client_id=demo-native&audience=urn%3A127.0.0.1%3A8080",
