@@ -175,6 +175,8 @@ core::Result<RecoveryReport> recoverStore(const std::string& storeDir, const std
       }, &refused);
       ++rep.segments;
       if (good == data->size()) continue;
+      // The zeros a segment is kept filled with past its last record (Wal::kZeroAhead): its end.
+      if (!refused && std::all_of(data->begin() + static_cast<std::ptrdiff_t>(good), data->end(), [](char c) { return c == 0; })) continue;
       if (refused || i + 1 != replay.size()) {
         return Error(Errc::kInvalidArgument, path + " is damaged at byte " + std::to_string(good) +
                                                  ": refusing to start on a store that cannot be read safely");

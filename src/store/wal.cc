@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <vector>
 
 #include "handoff/core/log.h"
@@ -24,6 +25,10 @@ namespace {
 
 constexpr uint64_t kRetryMs = 250;
 
+// Zeros written ahead of the log (see Wal::kZeroAhead).
+constexpr size_t kZeroBlock = 1u << 16;
+const char kZeros[kZeroBlock] = {};
+
 // The stats are written by the owner shard only: a relaxed load and store, no read-modify-write.
 void bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
 
@@ -33,18 +38,35 @@ std::string numbered(uint64_t n, const char* ext) {
   return buf;
 }
 
-// write(2) the whole buffer, then fdatasync. 0 or an errno.
-int writeAll(int fd, const std::string& buf, bool sync) {
+// pwrite(2) all of [data, data + size) at `at`. 0 or an errno.
+int writeAt(int fd, const char* data, size_t size, uint64_t at) {
   size_t off = 0;
-  while (off < buf.size()) {
-    ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
+  while (off < size) {
+    ssize_t n = ::pwrite(fd, data + off, size - off, static_cast<off_t>(at + off));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return errno;
     if (n == 0) return EIO;
     off += static_cast<size_t>(n);
   }
+  return 0;
+}
+
+// Writes the whole buffer at `at`, then zeros over [zeroFrom, zeroTo) (none when equal), then
+// fdatasyncs. 0 or an errno.
+int writeAll(int fd, const std::string& buf, uint64_t at, bool sync, uint64_t zeroFrom = 0, uint64_t zeroTo = 0) {
+  if (int rc = writeAt(fd, buf.data(), buf.size(), at); rc != 0) return rc;
+  for (uint64_t z = zeroFrom; z < zeroTo; z += kZeroBlock) {
+    if (int rc = writeAt(fd, kZeros, static_cast<size_t>(std::min<uint64_t>(kZeroBlock, zeroTo - z)), z); rc != 0) return rc;
+  }
   if (sync && ::fdatasync(fd) != 0) return errno;
   return 0;
+}
+
+// A snapshot is written in order, to a fresh file.
+int appendAll(int fd, const std::string& buf, bool sync) {
+  off_t at = ::lseek(fd, 0, SEEK_END);
+  if (at < 0) return errno;
+  return writeAll(fd, buf, static_cast<uint64_t>(at), sync);
 }
 
 int syncDir(const std::string& dir) {
@@ -138,7 +160,7 @@ void Wal::setDown(bool down) {
 
 core::Status Wal::openSegment(uint64_t n) {
   std::string path = options_.dir + "/" + segmentName(n);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Error(Errc::kIo, "cannot open " + path + ": " + std::strerror(errno));
   struct stat st;
   ::fstat(fd, &st);
@@ -149,7 +171,10 @@ core::Status Wal::openSegment(uint64_t n) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
   segment_ = n;
+  // A segment is only ever opened fresh (recovery compacts the old ones away); a leftover one
+  // is continued past whatever it holds.
   segmentSize_ = static_cast<uint64_t>(st.st_size);
+  zeroedEnd_ = segmentSize_;
   return {};
 }
 
@@ -166,7 +191,12 @@ void Wal::startWrite() {
   writingUpTo_ = appended_;
   int fd = fd_;
   bool sync = options_.sync;
-  shard_.offload([fd, sync, buf = &writingBuf_]() { return writeAll(fd, *buf, sync); },
+  uint64_t at = segmentSize_, end = at + writingBuf_.size();
+  // Keep kZeroAhead of zeros past the end, a chunk at a time (with this batch's write).
+  uint64_t zeroFrom = std::max(zeroedEnd_, end), zeroTo = zeroFrom;
+  if (zeroedEnd_ < end + kZeroAhead / 2) zeroTo = end + kZeroAhead;
+  extendingTo_ = zeroTo;
+  shard_.offload([fd, sync, at, zeroFrom, zeroTo, buf = &writingBuf_]() { return writeAll(fd, *buf, at, sync, zeroFrom, zeroTo); },
                  [this](int err) { finishWrite(err); });
 }
 
@@ -178,6 +208,7 @@ void Wal::finishWrite(int err) {
     if (::ftruncate(fd_, static_cast<off_t>(segmentSize_)) != 0) {
       core::logError("wal: cannot truncate a failed write", {{"dir", options_.dir}, {"error", std::strerror(errno)}});
     }
+    zeroedEnd_ = segmentSize_;
     if (!failed_) {
       core::logError("wal: write failed; durable operations refused until it succeeds",
                      {{"dir", options_.dir}, {"error", std::strerror(err)}});
@@ -200,6 +231,7 @@ void Wal::finishWrite(int err) {
   bump(stats_.batches);
   bump(stats_.bytes, writingBuf_.size());
   segmentSize_ += writingBuf_.size();
+  zeroedEnd_ = std::max(extendingTo_, segmentSize_);
   sinceSnapshot_ += writingBuf_.size();
   writingBuf_.clear();
   durable_ = writingUpTo_;
@@ -260,7 +292,7 @@ void Wal::flushSnapshot() {
   uint64_t n = snapN_;
   shard_.offload(
       [fd, last, dir, n, buf = &snapWritingBuf_]() -> int {
-        int rc = writeAll(fd, *buf, last);
+        int rc = appendAll(fd, *buf, last);
         if (!last) return rc;
         ::close(fd);
         std::string tmp = dir + "/" + snapshotName(n) + ".tmp", path = dir + "/" + snapshotName(n);
@@ -324,7 +356,7 @@ void Wal::close() {
   closed_ = true;
   if (snapshotting_ && !snapWriting_) endSnapshot(ECANCELED);
   if (!writing_ && !pending_.empty()) {
-    if (writeAll(fd_, pending_, options_.sync) == 0) {
+    if (writeAll(fd_, pending_, segmentSize_, options_.sync) == 0) {
       segmentSize_ += pending_.size();
       pending_.clear();
       durable_ = appended_;

@@ -38,6 +38,21 @@ class Durability : public N2wTest {
   }
 
   std::string dataDir() const { return dir_ + "/data"; }
+
+  // The bytes of a log segment that hold records: the log keeps a segment zero-filled past its
+  // last record (Wal::kZeroAhead), so this is not its file size. Frames are
+  // [u32 length][u32 crc][u8 type][payload], little-endian; the first all-zero header ends them.
+  static uint64_t loggedBytes(const std::string& segment) {
+    std::ifstream in(segment, std::ios::binary);
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    uint64_t at = 0;
+    while (at + 9 <= data.size() && data.compare(at, 9, std::string(9, '\0')) != 0) {
+      uint32_t len = 0;
+      std::memcpy(&len, data.data() + at, 4);
+      at += 9 + len;
+    }
+    return at;
+  }
   std::string storeDir() const { return dataDir() + "/store"; }
 
   // Starts handoffd on this test's data directory (the demo tenant unless `config`).
