@@ -241,6 +241,21 @@ TEST_F(RedisClusterTest, FollowsAskAndMovedWhileASlotMigrates) {
   EXPECT_EQ(cluster_->cli(dst, {"CLUSTER", "COUNTKEYSINSLOT", slot}), "1");
   EXPECT_EQ(cluster_->cli(src, {"CLUSTER", "COUNTKEYSINSLOT", slot}), "1");
 
+  // A multi-key command over both halves of a migrating slot: TRYAGAIN (not executed), retried
+  // until the deadline, then kUnavailable.
+  {
+    ClusterOptions shortDeadline = optionsFor(*cluster_);
+    shortDeadline.deadlineMs = 300;
+    ClientUnderTest second(loop, shortDeadline);
+    ASSERT_TRUE(second.waitHealthy());
+    auto t0 = Clock::now();
+    CommandResult mget = second.exec(a, {"MGET", a, b});
+    EXPECT_FALSE(mget.ok()) << describe(mget);
+    EXPECT_EQ(mget.failure(), Failure::kUnavailable);
+    EXPECT_GE(msSince(t0), 250);
+    EXPECT_GE(second->stats().retries, 2u);
+  }
+
   // The existing key moves; the source now answers ASK for it too.
   ASSERT_EQ(cluster_->cli(src, {"MIGRATE", "127.0.0.1", std::to_string(cluster_->port(dst)), "", "0", "5000", "KEYS", a}),
             "OK");
@@ -437,13 +452,18 @@ TEST_F(RedisClusterFaultTest, StoppedMasterTimesOutWithoutResending) {
   CommandResult get = client.exec(other, {"GET", other});
   ASSERT_TRUE(get.ok()) << describe(get);
   EXPECT_EQ(get.reply().str, "v");
-  // The stopped master's slots fail without a reply, within the deadline, and never succeed.
+  // The sick connection was dropped; reconnecting gets no answer to its handshake, so the
+  // stopped master's commands are not even written: kUnavailable, within the deadline.
   for (int i = 0; i < 3; ++i) {
     t0 = Clock::now();
     CommandResult r = client.exec(counter, {"GET", counter});
     EXPECT_FALSE(r.ok()) << describe(r);
+    if (!r.ok()) {
+      EXPECT_EQ(r.failure(), Failure::kUnavailable) << failureName(r.failure());
+    }
     EXPECT_LE(msSince(t0), 700);
   }
+  EXPECT_EQ(client->stats().timeouts, 1u);
   ASSERT_TRUE(cluster_->resume(2));
 
   ASSERT_TRUE(client.waitHealthy(Millis(10000)));
