@@ -260,7 +260,7 @@ void ClusterClient::Impl::failSoon(Request* r, Failure f) {
   r->failure = f;
   r->queued = true;
   soon_.push_back(r);
-  if (soon_.size() == 1) uv_timer_start(&soonTimer_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->onSoonTimer(); }, 0, 0);
+  if (soon_.size() == 1) uv_timer_start(&soonTimer_, on<&Impl::onSoonTimer>, 0, 0);
 }
 
 void ClusterClient::Impl::onSoonTimer() {
@@ -277,7 +277,7 @@ void ClusterClient::Impl::onSoonTimer() {
     }
   }
   if (!soon_.empty() && !closing_) {
-    uv_timer_start(&soonTimer_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->onSoonTimer(); }, 0, 0);
+    uv_timer_start(&soonTimer_, on<&Impl::onSoonTimer>, 0, 0);
   }
 }
 
@@ -285,7 +285,7 @@ void ClusterClient::Impl::armDeadlineTimer() {
   if (closing_ || head_ == nullptr) return;
   uint64_t t = now();
   uint64_t wait = head_->deadline > t ? head_->deadline - t : 0;
-  uv_timer_start(&deadlineTimer_, [](uv_timer_t* h) { static_cast<Impl*>(h->data)->onDeadlineTimer(); }, wait, 0);
+  uv_timer_start(&deadlineTimer_, on<&Impl::onDeadlineTimer>, wait, 0);
 }
 
 void ClusterClient::Impl::onDeadlineTimer() {
@@ -331,8 +331,7 @@ void ClusterClient::Impl::retryLater(Request* r) {
   r->queued = true;
   retryQueue_.push_back(r);
   if (retryQueue_.size() == 1) {
-    uv_timer_start(&retryTimer_, [](uv_timer_t* h) { static_cast<Impl*>(h->data)->onRetryTimer(); },
-                   options_.retryDelayMs, 0);
+    uv_timer_start(&retryTimer_, on<&Impl::onRetryTimer>, options_.retryDelayMs, 0);
   }
 }
 
@@ -341,8 +340,7 @@ void ClusterClient::Impl::onRetryTimer() {
   while (!retryQueue_.empty() && !closing_) {
     Request* r = retryQueue_.front();
     if (r->state == State::kRetryWait && r->retryAt > t) {
-      uv_timer_start(&retryTimer_, [](uv_timer_t* h) { static_cast<Impl*>(h->data)->onRetryTimer(); },
-                     r->retryAt - t, 0);
+      uv_timer_start(&retryTimer_, on<&Impl::onRetryTimer>, r->retryAt - t, 0);
       return;
     }
     retryQueue_.pop_front();

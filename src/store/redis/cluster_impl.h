@@ -78,7 +78,8 @@ class ClusterClient::Impl final : public Link::Owner {
   enum class NodeState : uint8_t { kDown, kConnecting, kReady };
 
   struct Node : Link {
-    Node(Impl& impl, uv_loop_t* loop, std::string host, uint16_t port) : Link(impl, loop, std::move(host), port), owner(impl) {}
+    Node(Impl& impl, uv_loop_t* loop, std::string host, uint16_t port)
+        : Link(impl, loop, std::move(host), port), owner(impl) {}
     Impl& owner;
     uint16_t index = 0;        // in nodes_
     NodeState state = NodeState::kDown;
@@ -129,6 +130,15 @@ class ClusterClient::Impl final : public Link::Owner {
   void closeTimer(uv_timer_t* t);
 
   uint64_t now() const { return uv_now(loop_); }
+  // uv_timer_start(&timer, on<&Impl::method>, ...) for the client's own timers (data = this).
+  template <void (Impl::*Method)()>
+  static void on(uv_timer_t* t) {
+    (static_cast<Impl*>(t->data)->*Method)();
+  }
+  static void onNodeTimerCallback(uv_timer_t* t) {
+    auto* node = static_cast<Node*>(t->data);
+    node->owner.onNodeTimer(node);
+  }
 
   uv_loop_t* loop_;
   ClusterOptions options_;

@@ -13,15 +13,6 @@
 
 namespace handoff::store::redis {
 
-namespace {
-
-template <auto Method>
-void onTimer(uv_timer_t* t) {
-  (static_cast<ClusterClient::Impl*>(t->data)->*Method)();
-}
-
-}  // namespace
-
 ClusterClient::Impl::Impl(uv_loop_t* loop, ClusterOptions options)
     : loop_(loop), options_(std::move(options)), slotOwner_(kSlotCount, kNoNode),
       rng_(static_cast<uint32_t>(uv_hrtime() ^ reinterpret_cast<uintptr_t>(this))) {
@@ -134,8 +125,7 @@ bool ClusterClient::Impl::connectNode(Node* n) {
     return false;
   }
   n->state = NodeState::kConnecting;
-  uv_timer_start(&n->timer, [](uv_timer_t* t) { auto* node = static_cast<Node*>(t->data); node->owner.onNodeTimer(node); },
-                 options_.connectTimeoutMs, 0);
+  uv_timer_start(&n->timer, onNodeTimerCallback, options_.connectTimeoutMs, 0);
   return true;
 }
 
@@ -145,8 +135,7 @@ void ClusterClient::Impl::nodeFailed(Node* n) {
     uint32_t delay = jitter(n->backoffMs);
     n->retryAt = now() + delay;
     n->backoffMs = std::min(options_.backoffMaxMs, n->backoffMs * 2);
-    uv_timer_start(&n->timer, [](uv_timer_t* t) { auto* node = static_cast<Node*>(t->data); node->owner.onNodeTimer(node); },
-                   delay, 0);
+    uv_timer_start(&n->timer, onNodeTimerCallback, delay, 0);
     requestRefresh();  // the map may have changed (a failover) or the node may be gone
   }
   failQueue(n);
@@ -223,7 +212,7 @@ void ClusterClient::Impl::requestRefresh() {
   uint64_t t = now();
   uint64_t earliest = lastRefreshStart_ + options_.refreshMinIntervalMs;
   if (lastRefreshStart_ != 0 && t < earliest) {
-    uv_timer_start(&refreshTimer_, onTimer<&Impl::onRefreshTimer>, earliest - t, 0);
+    uv_timer_start(&refreshTimer_, on<&Impl::onRefreshTimer>, earliest - t, 0);
     return;
   }
   startRefresh();
@@ -268,7 +257,7 @@ void ClusterClient::Impl::startRefresh() {
   uint64_t t = now();
   if (n == nullptr) {
     uint64_t wait = wakeAt > t ? wakeAt - t : options_.refreshMinIntervalMs;
-    uv_timer_start(&refreshTimer_, onTimer<&Impl::onRefreshTimer>, std::max<uint64_t>(wait, 1), 0);
+    uv_timer_start(&refreshTimer_, on<&Impl::onRefreshTimer>, std::max<uint64_t>(wait, 1), 0);
     return;
   }
   refreshWanted_ = false;
@@ -287,7 +276,7 @@ void ClusterClient::Impl::onSlots(Node* asked, CommandResult& result) {
   if (closing_) return;
   if (!result.ok() || !result.reply().isArray()) {
     refreshWanted_ = true;
-    uv_timer_start(&refreshTimer_, onTimer<&Impl::onRefreshTimer>, options_.refreshMinIntervalMs, 0);
+    uv_timer_start(&refreshTimer_, on<&Impl::onRefreshTimer>, options_.refreshMinIntervalMs, 0);
     return;
   }
   std::vector<uint16_t> owners(kSlotCount, kNoNode);
@@ -321,7 +310,7 @@ void ClusterClient::Impl::onSlots(Node* asked, CommandResult& result) {
     if (n->slotCount > 0 && n->state == NodeState::kDown && n->retryAt <= now()) connectNode(n);
   }
   if (closing_) return;
-  uv_timer_start(&refreshTimer_, onTimer<&Impl::onRefreshTimer>,
+  uv_timer_start(&refreshTimer_, on<&Impl::onRefreshTimer>,
                  refreshWanted_ ? options_.refreshMinIntervalMs : options_.refreshIntervalMs, 0);
 }
 

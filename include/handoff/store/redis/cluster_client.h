@@ -3,7 +3,8 @@
 // stays behind this interface; replies come back as our own Reply.
 //
 // Thread-bound: construct, call and destroy on the loop's thread; callbacks run there too. The
-// counters in stats() may be read from any thread (relaxed atomics).
+// counters in stats() may be read from any thread (relaxed atomics). The process must ignore
+// SIGPIPE (handoffd does, core/signals.cc): hiredis writes to sockets with write(2).
 //
 // Outcomes (docs/REDIS-CLIENT.md). Every command's callback runs exactly once, with either a
 // Reply (an error reply from Redis is a Reply of type kError) or a Failure:
