@@ -36,12 +36,17 @@ core::Status makeDirs(const std::string& path) {
   return {};
 }
 
+// 503 while draining. On Redis, a node whose store is unreachable still serves what needs no
+// store (discovery, JWKS, the pages) and refuses the rest with 503: it says "degraded" with 200,
+// so that a load balancer does not take every node out when the cluster is what failed.
 void healthz(void* ctx, http::Exchange& ex) {
   auto* node = static_cast<Node*>(ctx);
   bool draining = node->draining();
   ex.response.start(draining ? 503 : 200);
   ex.response.header("Cache-Control", "no-store");
-  ex.response.finish("application/json", draining ? R"({"status":"draining"})" : R"({"status":"ok"})");
+  ex.response.finish("application/json", draining                 ? R"({"status":"draining"})"
+                                         : node->storeDegraded()   ? R"({"status":"degraded","store":"unreachable"})"
+                                                                   : R"({"status":"ok"})");
 }
 
 void metrics(void* ctx, http::Exchange& ex) {
@@ -132,8 +137,11 @@ core::Status Node::start() {
   auto tenant = oauth::Tenant::build(config_);
   if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
   // The management API's changes, replayed over the file's tenant (memory only without a store).
+  // On Redis every node serves the tenant of its file: a change made here would reach no other
+  // node, so none is kept (the management API's tenant changes are the embedded store's).
+  bool journal = config_.store.durable && config_.store.redisCluster.empty();
   auto admin = oauth::TenantAdmin::open(std::move(tenant).value(),
-                                        config_.store.durable ? config_.dataDir + "/tenant.journal" : std::string());
+                                        journal ? config_.dataDir + "/tenant.journal" : std::string());
   if (!admin) return Error(admin.error().code(), "tenant journal: " + admin.error().message());
   tenantAdmin_ = std::move(admin).value();
 
@@ -255,7 +263,19 @@ void Node::initShard(core::Shard& shard) {
   buildRoutes(st.router, &st);
   oauth::Provider* provider = st.provider.get();
   shard.every(1000, [provider] { provider->store().reap(provider->nowMs()); });
-  if (config_.store.durable) {
+  if (!config_.store.redisCluster.empty()) {
+    store::redis::ClusterOptions co;
+    co.seeds = config_.store.redisCluster;
+    co.deadlineMs = config_.store.redisDeadlineMs;
+    auto client = store::redis::ClusterClient::create(shard.loop(), co);
+    if (!client) {  // the seeds were checked at start
+      core::logError("store: cannot create the Redis Cluster client", {{"error", client.error().message()}});
+      std::abort();
+    }
+    st.redis = std::move(client).value();
+    st.redis->start();
+    provider->setRedis(st.redis.get());
+  } else if (config_.store.durable) {
     store::WalOptions wo;
     wo.dir = store::shardDir(config_.dataDir + "/store", shard.id());
     wo.snapshotAfterBytes = config_.store.snapshotAfterMb << 20;
@@ -294,6 +314,12 @@ void Node::initShard(core::Shard& shard) {
     st.servers.push_back(
         std::make_unique<net::TcpServer>(shard.loop(), fd, std::move(factory), st.connections, admission));
   }
+}
+
+bool Node::storeDegraded() const {
+  core::Shard* shard = core::Shard::current();
+  if (shard == nullptr || config_.store.redisCluster.empty()) return false;
+  return states_[shard->id()]->provider->storeDown();
 }
 
 std::string Node::renderMetrics() const {
@@ -435,6 +461,12 @@ void Node::renderGeoMetrics(std::string& out) const {
 }
 
 core::Status Node::recoverStore() {
+  if (!config_.store.redisCluster.empty()) {
+    std::string seeds;
+    for (const std::string& s : config_.store.redisCluster) seeds += (seeds.empty() ? "" : ",") + s;
+    core::logInfo("store: Redis Cluster (the data directory keeps no tokens or sessions)", {{"seeds", seeds}});
+    return {};
+  }
   if (!config_.store.durable) {
     core::logWarn("store: memory only (store.durable = false): a restart loses every session and token");
     return {};
@@ -503,10 +535,12 @@ bool Node::drainAndStop(int64_t timeoutMs) {
       auto done = [remaining, shard, &st] {
         if (--*remaining != 0) return;
         if (st.wal) st.wal->close();
+        if (st.redis) st.redis->close();
         shard->stop();
       };
       if (st.servers.empty()) {
         if (st.wal) st.wal->close();
+        if (st.redis) st.redis->close();
         shard->stop();
       }
       for (auto& s : st.servers) s->drain(done);

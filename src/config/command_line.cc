@@ -23,6 +23,8 @@ std::string usage() {
          "  --threads N          shards (event-loop threads); default: one per core\n"
          "  --no-pin             do not pin shards to cores\n"
          "  --data-dir DIR       data directory (default ./handoff-data)\n"
+         "  --store redis-cluster://IP:PORT[,IP:PORT...]\n"
+         "                       keep the store in a Redis Cluster (seed nodes) instead of the data directory\n"
          "  --geo-asn FILE       MaxMind GeoLite2-ASN-format database (hot reloaded)\n"
          "  --geo-country FILE   MaxMind GeoLite2-Country/City-format database (hot reloaded)\n"
          "  --log-level LEVEL    debug | info | warn | error\n"
@@ -30,12 +32,34 @@ std::string usage() {
          "  --version, --help\n";
 }
 
+bool parseStoreUrl(std::string_view url, std::vector<std::string>& seeds) {
+  constexpr std::string_view kScheme = "redis-cluster://";
+  if (url.substr(0, kScheme.size()) != kScheme) return false;
+  url.remove_prefix(kScheme.size());
+  std::vector<std::string> out;
+  while (!url.empty()) {
+    size_t comma = url.find(',');
+    std::string_view seed = url.substr(0, comma);
+    size_t colon = seed.rfind(':');
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == seed.size()) return false;
+    for (char ch : seed.substr(colon + 1)) {
+      if (ch < '0' || ch > '9') return false;
+    }
+    out.emplace_back(seed);
+    url = comma == std::string_view::npos ? std::string_view() : url.substr(comma + 1);
+    if (comma != std::string_view::npos && url.empty()) return false;
+  }
+  if (out.empty()) return false;
+  seeds = std::move(out);
+  return true;
+}
+
 core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   CommandLine cl;
   std::string configFile;
   std::vector<std::string> listen, listenProxy, listenTls;
   std::optional<unsigned> threads;
-  std::optional<std::string> dataDir, geoAsn, geoCountry, logLevel, tlsCert, tlsKey;
+  std::optional<std::string> dataDir, geoAsn, geoCountry, logLevel, tlsCert, tlsKey, storeUrl;
   bool noPin = false, testClock = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -53,7 +77,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
       testClock = true;
     } else if (a == "--config" || a == "--listen" || a == "--listen-proxy" || a == "--listen-tls" ||
                a == "--tls-cert" || a == "--tls-key" || a == "--threads" || a == "--data-dir" ||
-               a == "--geo-asn" || a == "--geo-country" || a == "--log-level") {
+               a == "--geo-asn" || a == "--geo-country" || a == "--log-level" || a == "--store") {
       const char* v = value(a);
       if (v == nullptr) return Error(Errc::kInvalidArgument, std::string(a) + " needs a value");
       if (a == "--config") configFile = v;
@@ -66,6 +90,7 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
       else if (a == "--geo-asn") geoAsn = v;
       else if (a == "--geo-country") geoCountry = v;
       else if (a == "--log-level") logLevel = v;
+      else if (a == "--store") storeUrl = v;
       else {
         unsigned n = 0;
         auto r = std::from_chars(v, v + std::strlen(v), n);
@@ -102,6 +127,9 @@ core::Result<CommandLine> parseCommandLine(int argc, char** argv) {
   if (geoAsn) c.geoAsn = *geoAsn;
   if (geoCountry) c.geoCountry = *geoCountry;
   if (noPin) c.pin = false;
+  if (storeUrl && !parseStoreUrl(*storeUrl, c.store.redisCluster)) {
+    return Error(Errc::kInvalidArgument, "--store takes redis-cluster://IP:PORT[,IP:PORT...]");
+  }
   c.testClock = testClock;
   if (logLevel && !core::parseLogLevel(*logLevel, &c.logLevel)) {
     return Error(Errc::kInvalidArgument, "--log-level must be debug, info, warn or error");

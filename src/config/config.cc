@@ -293,6 +293,12 @@ void readStore(Reader& r, const toml::table& t, StoreConfig& s) {
     if (k == "durable") r.boolean(v, key, s.durable);
     else if (k == "sync") r.boolean(v, key, s.sync);
     else if (k == "snapshot_after_mb") r.unsignedInt(v, key, s.snapshotAfterMb, 1, 1 << 20);
+    else if (k == "redis_cluster") r.strings(v, key, s.redisCluster);
+    else if (k == "redis_deadline_ms") {
+      uint64_t ms = s.redisDeadlineMs;
+      r.unsignedInt(v, key, ms, 10, 60000);
+      s.redisDeadlineMs = static_cast<uint32_t>(ms);
+    }
     else return false;
     return true;
   });

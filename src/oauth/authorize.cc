@@ -218,7 +218,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
     rq.loginQuery = loginQuery(req.query);
     store::TokenId current;
     if (store::decodeToken(findCookie(req, kSessionCookie), TokenKind::kSession,
-                           static_cast<uint16_t>(p.shared_.shards->size()), &current)) {
+                           p.tokenShards(), &current)) {
       rq.session = current;
     }
     rq.ip = p.clientIp(req);
@@ -234,13 +234,37 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
   store::TokenId session;
   bool haveSession = !promptLogin && !isProbe(req) &&
                      store::decodeToken(findCookie(req, kSessionCookie), TokenKind::kSession,
-                                        static_cast<uint16_t>(p.shared_.shards->size()), &session);
+                                        p.tokenShards(), &session);
   if (!haveSession) {
     if (promptNone) return respondError(p, ex.response, reply, kLoginRequired);
     return toLoginPage(ex.response, loginQuery(req.query));
   }
 
   http::Deferred d = ex.defer();
+  if (p.redis()) {
+    // The code is made with the session's touch in one script; one the checks below refuse is
+    // never handed out and expires unused.
+    return p.redis()->ssoCode(session, {}, code, p.random16(), static_cast<uint64_t>(Provider::unixNowMs()),
+                              [&p, d = std::make_shared<http::Deferred>(std::move(d)), reply = std::move(reply), promptNone,
+                               maxAge, query = loginQuery(req.query), tenant = p.tenantPtr()](
+                                  store::redis::Answer<store::redis::RedisStore::SsoResult> a) {
+      if (!a.ok()) {
+        return d->complete([](http::Response& res) { sendErrorPage(res, 503, "temporarily_unavailable", kStoreDownPage); });
+      }
+      std::string minted;
+      if (a.value.outcome == store::redis::RedisStore::Sso::kOk) {
+        const User* user = tenant->userById(a.value.userId);
+        int64_t age = Provider::unixNow() - a.value.authTime;
+        bool fresh = !(maxAge == 0 || (maxAge > 0 && age > maxAge));  // OIDC Core §3.1.2.1: max_age=0 is prompt=login
+        if (user != nullptr && !user->blocked && fresh) minted = store::encodeToken(a.value.code);
+      }
+      d->complete([&](http::Response& res) {
+        if (!minted.empty()) return respond(p, res, reply, {{"code", minted}});
+        if (promptNone) return respondError(p, res, reply, kLoginRequired);
+        toLoginPage(res, query);
+      });
+    });
+  }
   p.onOwnerEager(  // a code is memory-only, and the session was durable before its cookie left
       session.shard,
       [key = session.key, code = std::move(code), maxAge, tenant = p.tenantPtr()](Provider& owner) mutable {

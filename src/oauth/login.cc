@@ -99,22 +99,38 @@ bool returnLocation(std::string_view query, core::Arena& arena, std::string& out
 }
 
 // Starts the browser session on this shard and sends the browser back to /authorize.
+void sessionStarted(http::Deferred& d, const std::string& token, const std::string& location, bool https) {
+  int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
+  d.complete([&](http::Response& res) {
+    res.start(302);
+    res.header("Location", location);
+    res.header("Set-Cookie", sessionCookie(token, https, maxAgeS));
+    res.header("Cache-Control", "no-store");
+    res.header("Referrer-Policy", "no-referrer");
+    res.finish("", "");
+  });
+}
+
+void storeUnreachable(http::Deferred& d) {
+  d.complete([](http::Response& res) { sendErrorPage(res, 503, "temporarily_unavailable", kStoreDownPage); });
+}
+
 void startSession(Provider& p, http::Deferred d, const User& user, const std::string& location, bool https) {
   store::SessionRecord rec;
   rec.userId = user.userId;
   rec.sid = randomToken(16);  // the public `sid` claim: not the cookie value
   rec.authTime = Provider::unixNow();
-  std::string token = store::encodeToken(p.store().putSession(p.random16(), std::move(rec), p.nowMs()));
-  int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
-  p.afterDurable([d = std::move(d), token = std::move(token), https, maxAgeS, location]() mutable {
-    d.complete([&](http::Response& res) {
-      res.start(302);
-      res.header("Location", location);
-      res.header("Set-Cookie", sessionCookie(token, https, maxAgeS));
-      res.header("Cache-Control", "no-store");
-      res.header("Referrer-Policy", "no-referrer");
-      res.finish("", "");
+  if (p.redis()) {  // at the user's home: every node finds it, and its tree grows beside it
+    return p.redis()->putSession(rec, p.random16(), static_cast<uint64_t>(Provider::unixNowMs()),
+                                 [d = std::make_shared<http::Deferred>(std::move(d)), https, location](
+                                     store::redis::Answer<store::TokenId> a) {
+      if (!a.ok()) return storeUnreachable(*d);
+      sessionStarted(*d, store::encodeToken(a.value), location, https);
     });
+  }
+  std::string token = store::encodeToken(p.store().putSession(p.random16(), std::move(rec), p.nowMs()));
+  p.afterDurable([d = std::move(d), token = std::move(token), https, location]() mutable {
+    sessionStarted(d, token, location, https);
   });
 }
 
@@ -224,9 +240,16 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
         // has ended on its owner before the answer leaves (a replay of the old cookie right after
         // finds nothing).
         store::TokenId old;
-        if (!store::decodeToken(previous, store::TokenKind::kSession, static_cast<uint16_t>(p.shared_.shards->size()),
+        if (!store::decodeToken(previous, store::TokenKind::kSession, p.tokenShards(),
                                 &old)) {
           return startSession(p, std::move(d), *user, location, https);
+        }
+        if (p.redis()) {
+          return p.redis()->endSession(old, [&p, d = std::make_shared<http::Deferred>(std::move(d)), user, location, https](
+                                                store::redis::Answer<std::optional<store::SessionRecord>> a) {
+            if (!a.ok()) return storeUnreachable(*d);
+            startSession(p, std::move(*d), *user, location, https);
+          });
         }
         p.onOwner(old.shard, [key = old.key](Provider& owner) { return owner.store().endSession(key).has_value(); },
                   [&p, d = std::move(d), user, location = std::move(location), https](bool) mutable {

@@ -38,18 +38,13 @@ void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location, 
   bool https = secureCookies(p.shared().issuer, ex.request);
   store::TokenId session;
   if (!store::decodeToken(findCookie(ex.request, kSessionCookie), store::TokenKind::kSession,
-                          static_cast<uint16_t>(p.shared().shards->size()), &session)) {
+                          p.tokenShards(), &session)) {
     return answer(ex.response, https, location);
   }
   http::Deferred d = ex.defer();
-  p.onOwner(
-      session.shard,
-      [key = session.key](Provider& owner) {
-        // Families are issued on the shard of their session (ARCHITECTURE.md), so they are here.
-        return owner.store().endSession(key);
-      },
-      [&p, d = std::move(d), https, location = std::move(location), client, snap = p.tenantPtr(), ip = p.clientIp(ex.request),
-       userAgent = std::string(ex.request.header("user-agent"))](std::optional<store::SessionRecord> ended) mutable {
+  auto finish = [&p, https, location = std::move(location), client, snap = p.tenantPtr(), ip = p.clientIp(ex.request),
+                 userAgent = std::string(ex.request.header("user-agent"))](http::Deferred& done,
+                                                                          std::optional<store::SessionRecord> ended) {
         if (ended) {
           // The tenant log: `slo`, saying whether the session came from an STT.
           events::Event e = clientEvent("slo", client, ip, userAgent);
@@ -62,8 +57,24 @@ void endSessionAndAnswer(Provider& p, http::Exchange& ex, std::string location, 
                               .take();
           p.emit(std::move(e));
         }
-        d.complete([&](http::Response& res) { answer(res, https, location); });
-      });
+        done.complete([&](http::Response& res) { answer(res, https, location); });
+  };
+  if (p.redis()) {  // the session and its online families, in one script on the user's slot
+    return p.redis()->endSession(session, [d = std::make_shared<http::Deferred>(std::move(d)), finish](
+                                               store::redis::Answer<std::optional<store::SessionRecord>> a) mutable {
+      if (!a.ok()) {
+        return d->complete([](http::Response& res) { sendErrorPage(res, 503, "temporarily_unavailable", kStoreDownPage); });
+      }
+      finish(*d, std::move(a.value));
+    });
+  }
+  p.onOwner(
+      session.shard,
+      [key = session.key](Provider& owner) {
+        // Families are issued on the shard of their session (ARCHITECTURE.md), so they are here.
+        return owner.store().endSession(key);
+      },
+      [d = std::move(d), finish](std::optional<store::SessionRecord> ended) mutable { finish(d, std::move(ended)); });
 }
 
 // `uri` with `state` appended as a query parameter (when there is one).

@@ -187,6 +187,7 @@ void serveOne(Provider& p, http::Exchange& ex, std::string_view prefix, bool ses
   if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
   std::string scope = std::string(read ? "read:" : "delete:") + (sessions ? "sessions" : "refresh_tokens");
   if (!authorizeManagement(p, ex, scope)) return;
+  if (refusedOnRedis(p, ex.response)) return;
   ParsedId pid;
   std::string_view what = sessions ? "The session does not exist." : "The refresh token does not exist.";
   if (!rest.empty() || !parseId(id, pid)) return sendManagementError(ex.response, 404, what, "not_found");
@@ -228,6 +229,7 @@ void serveUserTokens(Provider& p, http::Exchange& ex, const std::string& userId,
   if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
   std::string scope = std::string(read ? "read:" : "delete:") + (sessions ? "sessions" : "refresh_tokens");
   if (!authorizeManagement(p, ex, scope)) return;
+  if (refusedOnRedis(p, ex.response)) return;
   if (!userExists(p, ex, userId)) return;
   if (read) return listUserTokens(p, ex, userId, sessions);
   endUserTokens(p, ex.defer(), userId, sessions);

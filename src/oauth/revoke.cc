@@ -31,7 +31,7 @@ void Provider::serveRevoke(void* self, http::Exchange& ex) {
   std::string_view text = p.params_.get("token");
   if (text.empty()) return sendOAuthError(ex.response, kMissingToken);
   // token_type_hint is optional and only a hint (RFC 7009 §2.1): the prefix says what the token is.
-  uint16_t shards = static_cast<uint16_t>(p.shared_.shards->size());
+  uint16_t shards = p.tokenShards();
   store::TokenId id;
   bool refresh = store::decodeToken(text, store::TokenKind::kRefreshToken, shards, &id);
   if (!refresh && !store::decodeToken(text, store::TokenKind::kAccessToken, shards, &id)) return revoked(ex.response);
@@ -41,6 +41,38 @@ void Provider::serveRevoke(void* self, http::Exchange& ex) {
     bool revoked = false;
     store::ShardStore::Cascade cascade;
   };
+  auto logged = [&p, refresh, client = auth->client, snap = p.tenantPtr(), ip = p.clientIp(ex.request),
+                 userAgent = std::string(ex.request.header("user-agent"))](const Outcome& o) {
+    if (refresh && o.revoked) {
+      events::Event e = clientEvent("srrt", client, ip, userAgent);
+      e.description = "Successful refresh token revocation";
+      e.detailsJson = Details()
+                          .num("cascade_sessions", static_cast<int64_t>(o.cascade.sessions))
+                          .num("cascade_refresh_token_families", static_cast<int64_t>(o.cascade.families))
+                          .take();
+      p.emit(std::move(e));
+    }
+  };
+  if (p.redis()) {  // one script: the family and its whole cascade, on the user's slot
+    auto dp = std::make_shared<http::Deferred>(std::move(d));
+    auto fail = [dp] { dp->complete([](http::Response& res) { sendOAuthError(res, kStoreUnreachable, 1); }); };
+    if (refresh) {
+      return p.redis()->revokeRefresh(id, auth->client->id(), [dp, fail, logged](store::redis::Answer<store::redis::RedisStore::Revoked> a) {
+        if (!a.ok()) return fail();
+        logged(Outcome{a.value.revoked, a.value.cascade});
+        dp->complete([](http::Response& res) { revoked(res); });
+      });
+    }
+    return p.redis()->findAccess(id, static_cast<uint64_t>(Provider::unixNowMs()),
+                                 [&p, dp, fail, id, clientId = auth->client->id()](store::redis::Answer<std::optional<store::AccessRecord>> a) {
+      if (!a.ok()) return fail();
+      if (!a.value || a.value->clientId != clientId) return dp->complete([](http::Response& res) { revoked(res); });
+      p.redis()->revokeAccess(id, [dp, fail](store::redis::Answer<bool> r) {
+        if (!r.ok()) return fail();
+        dp->complete([](http::Response& res) { revoked(res); });
+      });
+    });
+  }
   p.onOwner(
       id.shard,
       [key = id.key, refresh, clientId = auth->client->id()](Provider& owner) {
@@ -54,17 +86,8 @@ void Provider::serveRevoke(void* self, http::Exchange& ex) {
         out.revoked = a != nullptr && a->clientId == clientId && owner.store().revokeAccess(key);
         return out;
       },
-      [&p, d = std::move(d), refresh, client = auth->client, snap = p.tenantPtr(), ip = p.clientIp(ex.request),
-       userAgent = std::string(ex.request.header("user-agent"))](Outcome o) mutable {
-        if (refresh && o.revoked) {
-          events::Event e = clientEvent("srrt", client, ip, userAgent);
-          e.description = "Successful refresh token revocation";
-          e.detailsJson = Details()
-                              .num("cascade_sessions", static_cast<int64_t>(o.cascade.sessions))
-                              .num("cascade_refresh_token_families", static_cast<int64_t>(o.cascade.families))
-                              .take();
-          p.emit(std::move(e));
-        }
+      [d = std::move(d), logged](Outcome o) mutable {
+        logged(o);
         d.complete([](http::Response& res) { revoked(res); });
       });
 }

@@ -106,7 +106,7 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
   if (!client.config.sessionTransfer.canCreateSessionTransferToken) return refuse(kCannotMint);
   store::TokenId rt;
   if (refreshToken.empty() ||
-      !store::decodeToken(refreshToken, TokenKind::kRefreshToken, static_cast<uint16_t>(p.shared().shards->size()), &rt)) {
+      !store::decodeToken(refreshToken, TokenKind::kRefreshToken, p.tokenShards(), &rt)) {
     return refuse(kInvalidRefresh);
   }
   store::SttRecord rec;
@@ -122,42 +122,10 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
   if (asnDenied(p, rec.asn)) return refuse(kDeniedNetwork);
 
   http::Deferred d = ex.defer();
-  p.onOwner(
-      rt.shard,
-      [rt, client = &client, rec = std::move(rec)](Provider& owner) mutable {
-        Minted out;
-        uint64_t now = owner.nowMs();
-        const store::RefreshFamily* fam = owner.store().familyOf(rt.key);
-        if (fam != nullptr && fam->clientId == client->id() && !fam->revoked && fam->bornFromSessionTransfer) {
-          out.error = kNested;  // checked before the token is used: a refused mint rotates nothing
-          return out;
-        }
-        auto rnd = owner.random16();
-        uint64_t leewayMs = static_cast<uint64_t>(client->config.refreshToken.leeway) * 1000;
-        auto use = owner.store().useRefresh(rt.key, client->id(), rnd, leewayMs, now);
-        if (use.outcome != store::RefreshOutcome::kOk) {
-          out.error = kInvalidRefresh;
-          return out;
-        }
-        rec.userId = use.family.userId;
-        rec.scope = use.family.scope;
-        rec.authTime = use.family.authTime;
-        rec.parentFamily = use.familyKey;
-        rec.home = use.family.home;  // the STT, and all it leads to, lives with its parent family
-        auto sb = owner.random16();
-        out.stt = store::encodeToken(owner.store().putStt(sb, std::move(rec), now));
-        if (use.rotatedTo) out.rotated = store::encodeToken(*use.rotatedTo);
-        out.ok = true;
-        out.userId = use.family.userId;
-        out.scope = use.family.scope;
-        out.sid = use.family.sessionId;
-        out.authTime = use.family.authTime;
-        return out;
-      },
-      [&p, client = &client, snap = p.tenantPtr(), d = std::move(d), ip = std::move(ip), userAgent = std::move(userAgent),
-       audience = std::string(audience), asn = where.asn, country = where.country](Minted m) mutable {
+  auto finish = [&p, client = &client, snap = p.tenantPtr(), ip = std::move(ip), userAgent = std::move(userAgent),
+       audience = std::string(audience), asn = where.asn, country = where.country](http::Deferred& done, Minted m) {
         logMint(p, *client, ip, userAgent, audience, m.ok ? nullptr : &m.error, m.userId, m.stt, asn, country);
-        d.complete([&](http::Response& res) {
+        done.complete([&](http::Response& res) {
           if (!m.ok) return sendOAuthError(res, m.error);
           std::string idToken;
           if (hasScope(m.scope, "openid")) {
@@ -191,7 +159,64 @@ void mintSessionTransfer(Provider& p, http::Exchange& ex, const Client& client, 
           res.header("Pragma", "no-cache");
           res.finish("application/json", body);
         });
-      });
+  };
+  if (p.redis()) {  // no nesting, the refresh token used, the STT stored: one script on the user's slot
+    return p.redis()->mintStt(rt, client.id(), p.random16(), static_cast<uint64_t>(client.config.refreshToken.leeway) * 1000,
+                              rec, p.random16(), static_cast<uint64_t>(Provider::unixNowMs()),
+                              [d = std::make_shared<http::Deferred>(std::move(d)), finish](
+                                  store::redis::Answer<store::redis::RedisStore::Minted> a) mutable {
+      if (!a.ok()) {
+        return d->complete([](http::Response& res) { sendOAuthError(res, kStoreUnreachable, 1); });
+      }
+      using Mint = store::redis::RedisStore::Mint;
+      Minted m;
+      if (a.value.outcome == Mint::kNested) m.error = kNested;
+      else if (a.value.outcome == Mint::kRefused) m.error = kInvalidRefresh;
+      else {
+        m.ok = true;
+        m.stt = store::encodeToken(a.value.stt);
+        if (a.value.rotated) m.rotated = store::encodeToken(*a.value.rotated);
+        m.userId = a.value.userId;
+        m.scope = a.value.scope;
+        m.sid = a.value.sid;
+        m.authTime = a.value.authTime;
+      }
+      finish(*d, std::move(m));
+    });
+  }
+  p.onOwner(
+      rt.shard,
+      [rt, client = &client, rec = std::move(rec)](Provider& owner) mutable {
+        Minted out;
+        uint64_t now = owner.nowMs();
+        const store::RefreshFamily* fam = owner.store().familyOf(rt.key);
+        if (fam != nullptr && fam->clientId == client->id() && !fam->revoked && fam->bornFromSessionTransfer) {
+          out.error = kNested;  // checked before the token is used: a refused mint rotates nothing
+          return out;
+        }
+        auto rnd = owner.random16();
+        uint64_t leewayMs = static_cast<uint64_t>(client->config.refreshToken.leeway) * 1000;
+        auto use = owner.store().useRefresh(rt.key, client->id(), rnd, leewayMs, now);
+        if (use.outcome != store::RefreshOutcome::kOk) {
+          out.error = kInvalidRefresh;
+          return out;
+        }
+        rec.userId = use.family.userId;
+        rec.scope = use.family.scope;
+        rec.authTime = use.family.authTime;
+        rec.parentFamily = use.familyKey;
+        rec.home = use.family.home;  // the STT, and all it leads to, lives with its parent family
+        auto sb = owner.random16();
+        out.stt = store::encodeToken(owner.store().putStt(sb, std::move(rec), now));
+        if (use.rotatedTo) out.rotated = store::encodeToken(*use.rotatedTo);
+        out.ok = true;
+        out.userId = use.family.userId;
+        out.scope = use.family.scope;
+        out.sid = use.family.sessionId;
+        out.authTime = use.family.authTime;
+        return out;
+      },
+      [d = std::move(d), finish](Minted m) mutable { finish(d, std::move(m)); });
 }
 
 }  // namespace handoff::oauth

@@ -122,6 +122,110 @@ void succeed(Provider& p, http::Deferred& d, Flow& f, const std::string& code, b
   d.complete([&](http::Response& res) { respond(p, res, f.rq.reply, {{"code", code}}, f.headers); });
 }
 
+// The session an STT gives birth to, and its code (SPEC.md §3, §4).
+store::SessionRecord bornSession(const Provider& p, const store::SttRecord& rec) {
+  const config::PolicyConfig& policy = p.shared().policy;
+  store::SessionRecord s;
+  s.userId = rec.userId;
+  s.sid = randomToken(16);
+  s.authTime = rec.authTime;  // SPEC.md §3: auth_time of the parent grant
+  s.bornFromSessionTransfer = true;
+  s.parentFamily = rec.parentFamily;
+  s.cascade = rec.cascade;
+  s.home = rec.home;
+  s.absoluteCapMs = static_cast<uint64_t>(policy.sessionTransferMaxLifetimeS) * 1000;
+  s.idleCapMs = static_cast<uint64_t>(policy.sessionTransferIdleTimeoutS) * 1000;
+  return s;
+}
+
+store::CodeRecord bornCode(const Flow& f, const store::SttRecord& rec, const std::string& sid) {
+  store::CodeRecord code = f.rq.code;
+  code.userId = rec.userId;
+  code.sessionId = sid;
+  code.authTime = rec.authTime;
+  code.bornFromSessionTransfer = true;
+  code.home = rec.home;
+  code.onlineRefreshTokens = f.web->config.sessionTransfer.enforceOnlineRefreshTokens;
+  // SPEC.md §4: no refresh token unless the web client allows it; the login still succeeds.
+  if (!f.web->config.sessionTransfer.allowRefreshToken) code.scope = withoutOfflineAccess(code.scope);
+  return code;
+}
+
+void bornSucceeded(Provider& p, http::Deferred& d, Flow& f, const std::string& session, const std::string& code) {
+  // The cookie lives as long as the session may: the policy's absolute cap when shorter.
+  int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
+  int64_t cap = p.shared().policy.sessionTransferMaxLifetimeS;
+  if (cap != 0 && cap < maxAgeS) maxAgeS = cap;
+  addCookie(f, sessionCookie(session, f.https, maxAgeS));
+  succeed(p, d, f, code, true);
+}
+
+// What taking the STT found, with the presentation checked when it was good.
+Checked checkedUse(const Provider& p, const Flow& f, store::ShardStore::SttUse use, uint64_t now) {
+  Checked c;
+  c.known = use.outcome != SttOutcome::kNotFound;
+  c.rec = std::move(use.record);
+  c.ageMs = c.known && now > c.rec.mintedAtMs ? now - c.rec.mintedAtMs : 0;
+  switch (use.outcome) {
+    case SttOutcome::kNotFound: c.failure = RedeemFailure::kNotFound; break;
+    case SttOutcome::kExpired: c.failure = RedeemFailure::kExpired; break;
+    case SttOutcome::kAlreadyUsed: c.failure = RedeemFailure::kAlreadyUsed; break;
+    case SttOutcome::kParentRevoked: c.failure = RedeemFailure::kParentRevoked; break;
+    case SttOutcome::kOk: {
+      auto failure = checkPresentation(p, f, c.rec);
+      c.ok = !failure;
+      if (failure) c.failure = *failure;
+      break;
+    }
+  }
+  return c;
+}
+
+// ── On Redis (docs/REDIS-STORE.md): the same steps, each one script on the user's slot. A store
+// that cannot answer fails the redemption closed (503); the STT may have been spent.
+
+uint64_t unixMs() { return static_cast<uint64_t>(Provider::unixNowMs()); }
+
+void unreachable(http::Deferred& d) {
+  d.complete([](http::Response& res) { sendErrorPage(res, 503, "temporarily_unavailable", kStoreDownPage); });
+}
+
+void redisBornSession(Provider& p, std::shared_ptr<http::Deferred> d, std::shared_ptr<Flow> f) {
+  const store::SttRecord& rec = f->checked.rec;
+  store::SessionRecord s = bornSession(p, rec);
+  store::CodeRecord code = bornCode(*f, rec, s.sid);
+  p.redis()->bornSession(s, p.random16(), code, p.random16(), unixMs(),
+                         [&p, d, f](store::redis::Answer<store::redis::RedisStore::Born> a) {
+    if (!a.ok()) return unreachable(*d);
+    if (!a.value.ok) return fail(p, *d, *f, RedeemFailure::kParentRevoked);
+    p.sttStats().bornSessions.add();
+    bornSucceeded(p, *d, *f, store::encodeToken(a.value.session), store::encodeToken(a.value.code));
+  });
+}
+
+void redisRedeem(Provider& p, http::Deferred dd, std::shared_ptr<Flow> f, const store::TokenId& stt) {
+  auto d = std::make_shared<http::Deferred>(std::move(dd));
+  uint64_t now = unixMs();
+  p.redis()->takeStt(stt, now, [&p, d, f, now](store::redis::Answer<store::ShardStore::SttUse> a) {
+    if (!a.ok()) return unreachable(*d);
+    f->checked = checkedUse(p, *f, std::move(a.value), now);
+    if (!f->checked.ok) return fail(p, *d, *f, f->checked.failure);
+    if (!f->rq.session) return redisBornSession(p, d, f);
+    using Sso = store::redis::RedisStore::Sso;
+    p.redis()->ssoCode(*f->rq.session, f->checked.rec.userId, f->rq.code, p.random16(), unixMs(),
+                       [&p, d, f](store::redis::Answer<store::redis::RedisStore::SsoResult> r) {
+      if (!r.ok()) return unreachable(*d);
+      switch (r.value.outcome) {
+        case Sso::kNone: return redisBornSession(p, d, f);
+        case Sso::kOk: return succeed(p, *d, *f, store::encodeToken(r.value.code), false);
+        case Sso::kOtherUser:
+          addCookie(*f, clearSessionCookie(f->https));
+          return fail(p, *d, *f, RedeemFailure::kUserMismatch);
+      }
+    });
+  });
+}
+
 // No usable browser session: a new one, born from the STT, on the STT's shard, with the code.
 void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
   p.onOwner(
@@ -131,40 +235,16 @@ void createBornSession(Provider& p, http::Deferred d, std::shared_ptr<Flow> f) {
         const store::SttRecord& rec = f->checked.rec;
         if (!owner.store().familyAlive(rec.parentFamily)) return out;  // revoked meanwhile
         uint64_t now = owner.nowMs();
-        const config::PolicyConfig& policy = owner.shared().policy;
-        store::SessionRecord s;
-        s.userId = rec.userId;
-        s.sid = randomToken(16);
-        s.authTime = rec.authTime;  // SPEC.md §3: auth_time of the parent grant
-        s.bornFromSessionTransfer = true;
-        s.parentFamily = rec.parentFamily;
-        s.cascade = rec.cascade;
-        s.home = rec.home;
-        s.absoluteCapMs = static_cast<uint64_t>(policy.sessionTransferMaxLifetimeS) * 1000;
-        s.idleCapMs = static_cast<uint64_t>(policy.sessionTransferIdleTimeoutS) * 1000;
+        store::SessionRecord s = bornSession(owner, rec);
         std::string sid = s.sid;
         out.first = store::encodeToken(owner.store().putSession(owner.random16(), std::move(s), now));
-        store::CodeRecord code = f->rq.code;
-        code.userId = rec.userId;
-        code.sessionId = sid;
-        code.authTime = rec.authTime;
-        code.bornFromSessionTransfer = true;
-        code.home = rec.home;
-        code.onlineRefreshTokens = f->web->config.sessionTransfer.enforceOnlineRefreshTokens;
-        // SPEC.md §4: no refresh token unless the web client allows it; the login still succeeds.
-        if (!f->web->config.sessionTransfer.allowRefreshToken) code.scope = withoutOfflineAccess(code.scope);
-        out.second = store::encodeToken(owner.store().putCode(owner.random16(), std::move(code), now));
+        out.second = store::encodeToken(owner.store().putCode(owner.random16(), bornCode(*f, rec, sid), now));
         owner.sttStats().bornSessions.add();
         return out;
       },
       [&p, d = std::move(d), f](std::pair<std::string, std::string> made) mutable {
         if (made.second.empty()) return fail(p, d, *f, RedeemFailure::kParentRevoked);
-        // The cookie lives as long as the session may: the policy's absolute cap when shorter.
-        int64_t maxAgeS = static_cast<int64_t>(store::StoreLimits{}.sessionAbsoluteMs / 1000);
-        int64_t cap = p.shared().policy.sessionTransferMaxLifetimeS;
-        if (cap != 0 && cap < maxAgeS) maxAgeS = cap;
-        addCookie(*f, sessionCookie(made.first, f->https, maxAgeS));
-        succeed(p, d, *f, made.second, true);
+        bornSucceeded(p, d, *f, made.first, made.second);
       });
 }
 
@@ -255,12 +335,17 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
     addCookie(*f, clearCookie(kSttCookie, f->https));
     addCookie(*f, clearCookie(kSttCookieAlt, f->https));
   }
-  uint16_t shards = static_cast<uint16_t>(p.shared().shards->size());
+  uint16_t shards = p.tokenShards();
   store::TokenId other;
   if (!f->rq.stt.other.empty() && f->rq.stt.other != f->rq.stt.text &&
       store::decodeToken(f->rq.stt.other, TokenKind::kSessionTransfer, shards, &other)) {
-    p.onOwnerEager(other.shard, [key = other.key](Provider& owner) { return owner.store().takeStt(key, owner.nowMs()).outcome; },
-              [](SttOutcome) {});
+    if (p.redis()) {
+      p.redis()->takeStt(other, unixMs(), [](store::redis::Answer<store::ShardStore::SttUse>) {});
+    } else {
+      p.onOwnerEager(other.shard,
+                     [key = other.key](Provider& owner) { return owner.store().takeStt(key, owner.nowMs()).outcome; },
+                     [](SttOutcome) {});
+    }
   }
   http::Deferred d = ex.defer();
   store::TokenId id;
@@ -268,30 +353,14 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
     return fail(p, d, *f, RedeemFailure::kNotFound);
   }
   f->sttShard = id.shard;
+  if (p.redis()) return redisRedeem(p, std::move(d), f, id);
   // Taking the STT logs nothing (STTs are memory-only): the answer waits only for the session
   // it creates, not also for the commit in flight when it was taken.
   p.onOwnerEager(
       id.shard,
       [f, key = id.key](Provider& owner) {
-        Checked c;
         uint64_t now = owner.nowMs();
-        auto use = owner.store().takeStt(key, now);
-        c.known = use.outcome != SttOutcome::kNotFound;
-        c.rec = std::move(use.record);
-        c.ageMs = c.known && now > c.rec.mintedAtMs ? now - c.rec.mintedAtMs : 0;
-        switch (use.outcome) {
-          case SttOutcome::kNotFound: c.failure = RedeemFailure::kNotFound; break;
-          case SttOutcome::kExpired: c.failure = RedeemFailure::kExpired; break;
-          case SttOutcome::kAlreadyUsed: c.failure = RedeemFailure::kAlreadyUsed; break;
-          case SttOutcome::kParentRevoked: c.failure = RedeemFailure::kParentRevoked; break;
-          case SttOutcome::kOk: {
-            auto failure = checkPresentation(owner, *f, c.rec);
-            c.ok = !failure;
-            if (failure) c.failure = *failure;
-            break;
-          }
-        }
-        return c;
+        return checkedUse(owner, *f, owner.store().takeStt(key, now), now);
       },
       [&p, d = std::move(d), f](Checked c) mutable {
         f->checked = std::move(c);

@@ -12,54 +12,12 @@
 #include "handoff/oauth/session_transfer.h"
 #include "handoff/oauth/tenant_events.h"
 #include "handoff/oauth/token_response.h"
+#include "token_internal.h"
 
 namespace handoff::oauth {
-namespace {
+namespace grants {
 
 using store::TokenKind;
-
-constexpr OAuthError kNoGrantType{400, "invalid_request", "missing grant_type"};
-constexpr OAuthError kUnsupportedGrant{400, "unsupported_grant_type", "unsupported grant_type"};
-constexpr OAuthError kUnauthorizedGrant{403, "unauthorized_client", "the client may not use this grant type"};
-constexpr OAuthError kMissingCode{400, "invalid_request", "missing code"};
-constexpr OAuthError kInvalidCode{403, "invalid_grant", "invalid authorization code"};
-constexpr OAuthError kRedirectMismatch{403, "invalid_grant", "redirect_uri does not match the authorization request"};
-constexpr OAuthError kPkceFailed{403, "invalid_grant", "failed to verify code_verifier"};
-constexpr OAuthError kPkceDowngrade{403, "invalid_grant", "code_verifier sent for a code issued without code_challenge"};
-constexpr OAuthError kMissingRefresh{400, "invalid_request", "missing refresh_token"};
-constexpr OAuthError kInvalidRefresh{403, "invalid_grant", "unknown or invalid refresh token"};
-constexpr OAuthError kMissingCredentials{400, "invalid_request", "missing username or password"};
-constexpr OAuthError kWrongCredentials{403, "invalid_grant", "wrong email or password"};
-constexpr OAuthError kBlocked{401, "unauthorized", "user is blocked"};
-constexpr OAuthError kUnknownAudience{403, "access_denied", "service not found"};
-constexpr OAuthError kNoAudience{403, "access_denied", "an audience is required for client_credentials"};
-
-// What the owner shard hands back for a grant that issues user tokens.
-struct Issued {
-  bool ok = false;
-  OAuthError error;
-  std::string accessToken;
-  std::string refreshToken;
-  std::string userId;
-  std::string clientId;
-  std::string scope;
-  std::string sid;
-  std::string nonce;
-  std::string audience;  // an API: the access token is then a JWT (signed where we answer)
-  int64_t authTime = 0;
-  bool bornFromSessionTransfer = false;  // its session came from an STT
-  bool online = false;                   // its refresh family dies with that session
-  uint16_t home = store::kNoHome;        // the shard number the new tokens name (records.h)
-};
-
-// The tenant log's view of one token request: Auth0's success and failure types for its grant
-// (seacft/feacft, sertft/fertft, sepft/fepft, seccft/feccft), who asked and from where.
-struct GrantLog {
-  std::string_view ok, fail;
-  const Client* client = nullptr;
-  std::string ip, userAgent;
-  std::shared_ptr<const Tenant> tenant;  // keeps `client` alive across hops and the pool
-};
 
 GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant) {
   GrantLog g{"sertft", "fertft", &client, p.clientIp(req), std::string(req.header("user-agent")), p.tenantPtr()};
@@ -170,6 +128,13 @@ void writeTokens(Provider& p, http::Response& res, const Issued& g) {
   res.finish("application/json", body);
 }
 
+}  // namespace grants
+
+namespace {
+
+using namespace grants;
+using store::TokenKind;
+
 // Hops to `owner`, runs `op(ownerProvider) -> Issued` there, answers here.
 template <class Op>
 void issueVia(Provider& p, http::Exchange& ex, const GrantLog& log, unsigned owner, Op&& op) {
@@ -182,10 +147,11 @@ void issueVia(Provider& p, http::Exchange& ex, const GrantLog& log, unsigned own
 
 void authorizationCodeGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const Client& client,
                             const http::ParamList& in) {
+  if (p.redis()) return redisAuthorizationCode(p, ex, log, client, in);
   std::string_view codeText = in.get("code");
   if (codeText.empty()) return refuse(p, ex, log, kMissingCode);
   store::TokenId code;
-  if (!store::decodeToken(codeText, TokenKind::kCode, static_cast<uint16_t>(p.shared().shards->size()), &code)) {
+  if (!store::decodeToken(codeText, TokenKind::kCode, p.tokenShards(), &code)) {
     return refuse(p, ex, log, kInvalidCode);
   }
   issueVia(p, ex, log, code.shard,
@@ -234,8 +200,9 @@ void refreshTokenGrant(Provider& p, http::Exchange& ex, const GrantLog& log, con
   if (isSessionTransferAudience(in.get("audience"))) {
     return mintSessionTransfer(p, ex, client, text, in.get("audience"));
   }
+  if (p.redis()) return redisRefresh(p, ex, log, client, text);
   store::TokenId rt;
-  if (!store::decodeToken(text, TokenKind::kRefreshToken, static_cast<uint16_t>(p.shared().shards->size()), &rt)) {
+  if (!store::decodeToken(text, TokenKind::kRefreshToken, p.tokenShards(), &rt)) {
     return refuse(p, ex, log, kInvalidRefresh);
   }
   issueVia(p, ex, log, rt.shard, [rt, client = &client](Provider& owner) {
@@ -297,6 +264,7 @@ void passwordGrant(Provider& p, http::Exchange& ex, const GrantLog& log, const C
           out.scope = scope.empty() ? "openid" : scope;
           out.authTime = Provider::unixNow();
           bool refresh = hasScope(out.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
+          if (p.redis()) return redisIssue(p, std::move(d), log, *client, std::move(out), refresh);
           issueOnOwner(p, *client, out, refresh, p.nowMs(), nullptr, nullptr);
         }
         logGrant(p, log, out.ok ? nullptr : &out.error, out.userId);

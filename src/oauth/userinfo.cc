@@ -69,10 +69,22 @@ void Provider::serveUserinfo(void* self, http::Exchange& ex) {
   if (std::count(text.begin(), text.end(), '.') == 2) {
     return answerClaims(p, ex.response, checkJwtAccessToken(p, text, *ex.request.arena));
   }
-  if (!store::decodeToken(text, store::TokenKind::kAccessToken, static_cast<uint16_t>(p.shared_.shards->size()), &at)) {
+  if (!store::decodeToken(text, store::TokenKind::kAccessToken, p.tokenShards(), &at)) {
     return invalidToken(ex.response, !authorization.empty());
   }
   http::Deferred d = ex.defer();
+  if (p.redis()) {
+    return p.redis()->findAccess(at, static_cast<uint64_t>(Provider::unixNowMs()),
+                                 [&p, d = std::make_shared<http::Deferred>(std::move(d))](
+                                     store::redis::Answer<std::optional<store::AccessRecord>> a) {
+      if (!a.ok()) {
+        return d->complete([](http::Response& res) { sendOAuthError(res, kStoreUnreachable, 1); });
+      }
+      Found f;
+      if (a.value) f = {true, a.value->userId, a.value->scope};
+      d->complete([&](http::Response& res) { answerClaims(p, res, f); });
+    });
+  }
   p.onOwner(
       at.shard,
       [key = at.key](Provider& owner) {

@@ -114,12 +114,19 @@ struct RateLimitsConfig {
   size_t maxKeys = 65536;         // client IPs remembered per limit (the oldest is forgotten first)
 };
 
-// [store]: the embedded durable store (DESIGN.md §1) in DATA_DIR/store.
+// [store]: the embedded durable store (DESIGN.md §1) in DATA_DIR/store, or Redis Cluster.
 struct StoreConfig {
   bool durable = true;              // false: memory only (benchmarks; a restart loses everything)
   bool sync = true;                 // fdatasync each group commit
   uint64_t snapshotAfterMb = 64;    // log bytes per shard between snapshots
+  // Seed nodes ("ip:port") of a Redis Cluster that holds the store instead (docs/REDIS-STORE.md):
+  // `redis_cluster = [...]` or --store redis-cluster://IP:PORT,IP:PORT. Empty: embedded.
+  std::vector<std::string> redisCluster;
+  uint32_t redisDeadlineMs = 1000;  // per Redis command; past it the request answers 503
 };
+
+// Parses "redis-cluster://IP:PORT[,IP:PORT...]" into seed addresses; false if malformed.
+bool parseStoreUrl(std::string_view url, std::vector<std::string>& seeds);
 
 struct Config {
   std::string sourceFile;  // empty for the demo tenant

@@ -48,6 +48,8 @@ class [[nodiscard]] OAuthResult {
 // body {"error":..,"error_description":..} as application/json.
 // The durable store cannot write now (disk full, I/O error): retry shortly.
 inline constexpr OAuthError kStoreDown{503, "temporarily_unavailable", "the store cannot write now; try again shortly"};
+// The store (Redis) did not answer: nothing is known to have happened; retry shortly.
+inline constexpr OAuthError kStoreUnreachable{503, "temporarily_unavailable", "the store cannot be reached now; try again shortly"};
 inline constexpr std::string_view kStoreDownPage = "The service cannot save sessions right now. Try again in a few seconds.";
 
 // Overload (oauth/overload.cc): a client over its rate limit, a password check the server has no

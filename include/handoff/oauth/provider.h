@@ -8,6 +8,7 @@
 // owner.
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -27,6 +28,7 @@
 #include "handoff/oauth/rate_limit.h"
 #include "handoff/oauth/tenant.h"
 #include "handoff/store/shard_store.h"
+#include "handoff/store/redis/redis_store.h"
 #include "handoff/store/wal.h"
 
 namespace handoff::oauth {
@@ -128,8 +130,25 @@ class Provider {
     wal_ = wal;
     store_.setJournal(wal);
   }
-  // True while some shard's log cannot write: durable operations answer 503 until it heals.
-  bool storeDown() const { return shared_.walsDown != nullptr && shared_.walsDown->load(std::memory_order_relaxed) > 0; }
+  // True while some shard's log cannot write, or (Redis) while this shard's cluster client has
+  // a slot without a connected master: durable operations answer 503 until it heals.
+  bool storeDown() const {
+    if (redisClient_ != nullptr) return !redisClient_->healthy();
+    return shared_.walsDown != nullptr && shared_.walsDown->load(std::memory_order_relaxed) > 0;
+  }
+
+  // The store on Redis Cluster (docs/REDIS-STORE.md), when the node runs on one: every flow then
+  // asks it instead of the shards' tables. Set on the shard before it serves.
+  store::redis::RedisStore* redis() const { return redis_.get(); }
+  void setRedis(store::redis::ClusterClient* client, store::StoreLimits limits = {}) {
+    redisClient_ = client;
+    redis_ = std::make_unique<store::redis::RedisStore>(*client, limits);
+  }
+  // The shard count tokens are decoded with: on Redis the number a token names is its home (the
+  // user's slot) and is kept whole; embedded it names the owner shard, modulo the shard count.
+  uint16_t tokenShards() const {
+    return redis_ ? store::kMaxShards : static_cast<uint16_t>(shared_.shards->size());
+  }
 
   // 16 fresh random bytes for a token key: taken from this shard's pool, which one call to the
   // CSPRNG refills 64 keys at a time (a call per token cost more than the key's whole record);
@@ -193,6 +212,7 @@ class Provider {
 
   template <bool kEager, class F, class D>
   void hop(unsigned owner, F&& fn, D&& done) {
+    assert(redis_ == nullptr && "on Redis every flow asks the RedisStore, never a shard's tables");
     if (owner == shard_) {
       uint64_t before = logged();
       auto result = fn(*this);
@@ -216,6 +236,8 @@ class Provider {
   }
 
   store::Wal* wal_ = nullptr;                  // this shard's write-ahead log; null: memory only
+  store::redis::ClusterClient* redisClient_ = nullptr;  // this shard's, on Redis; owned by the node
+  std::unique_ptr<store::redis::RedisStore> redis_;
   std::array<uint8_t, 1024> randomPool_{};
   size_t randomUsed_ = sizeof randomPool_;     // all used: the first random16() fills the pool
 };

@@ -337,6 +337,25 @@ TEST(CommandLine, ListenTlsNeedsACertificateAndReplacesTheDefaultListener) {
       << refused.error().message();
 }
 
+TEST(CommandLine, StoreOnRedisCluster) {
+  std::string store = "--store", url = "redis-cluster://127.0.0.1:7001,127.0.0.1:7002";
+  char* argv[] = {const_cast<char*>("handoffd"), store.data(), url.data()};
+  auto cl = parseCommandLine(3, argv);
+  ASSERT_TRUE(cl.ok()) << cl.error().message();
+  EXPECT_EQ(cl->config.store.redisCluster, (std::vector<std::string>{"127.0.0.1:7001", "127.0.0.1:7002"}));
+  for (std::string bad : {"redis://127.0.0.1:7001", "redis-cluster://", "redis-cluster://127.0.0.1",
+                          "redis-cluster://127.0.0.1:70x1", "redis-cluster://127.0.0.1:7001,"}) {
+    char* a[] = {const_cast<char*>("handoffd"), store.data(), bad.data()};
+    EXPECT_FALSE(parseCommandLine(3, a).ok()) << bad;
+  }
+  std::string path = writeTemp("[store]\nredis_cluster = [\"127.0.0.1:7001\"]\nredis_deadline_ms = 250\n");
+  auto file = loadConfigFile(path);
+  ASSERT_TRUE(file.ok()) << file.error().message();
+  EXPECT_EQ(file->store.redisCluster, (std::vector<std::string>{"127.0.0.1:7001"}));
+  EXPECT_EQ(file->store.redisDeadlineMs, 250u);
+  unlink(path.c_str());
+}
+
 TEST(CommandLine, NoConfigMeansTheDemoTenant) {
   char* argv[] = {const_cast<char*>("handoffd")};
   auto cl = parseCommandLine(1, argv);
