@@ -275,6 +275,7 @@ void Node::initShard(core::Shard& shard) {
     st.redis = std::move(client).value();
     st.redis->start();
     provider->setRedis(st.redis.get());
+    shard.every(100, [&st] { st.redisHealthy.store(st.redis->healthy(), std::memory_order_relaxed); });
   } else if (config_.store.durable) {
     store::WalOptions wo;
     wo.dir = store::shardDir(config_.dataDir + "/store", shard.id());
@@ -317,9 +318,10 @@ void Node::initShard(core::Shard& shard) {
 }
 
 bool Node::storeDegraded() const {
-  core::Shard* shard = core::Shard::current();
-  if (shard == nullptr || config_.store.redisCluster.empty()) return false;
-  return states_[shard->id()]->provider->storeDown();
+  for (const auto& st : states_) {
+    if (st->redis && !st->redisHealthy.load(std::memory_order_relaxed)) return true;
+  }
+  return false;
 }
 
 std::string Node::renderMetrics() const {

@@ -40,6 +40,7 @@ struct ShardState {
   std::unique_ptr<store::SnapshotSource> snapshots;     // the store, as the log's snapshot source
   std::unique_ptr<store::Wal> wal;                      // the durable store's log; null: memory only
   std::unique_ptr<store::redis::ClusterClient> redis;   // the store on Redis Cluster; null: embedded
+  std::atomic<bool> redisHealthy{true};                 // redis->healthy(), refreshed every 100 ms
   class Node* node = nullptr;
   unsigned id = 0;
 };
@@ -66,7 +67,7 @@ class Node {
   const std::vector<net::ListenerGroup>& listeners() const { return listeners_; }
   unsigned shardCount() const { return shards_ ? shards_->size() : 0; }
   bool draining() const { return draining_.load(std::memory_order_relaxed); }
-  // On Redis: the calling shard's cluster client has a slot without a connected master.
+  // On Redis: some shard's cluster client has a slot without a connected master.
   bool storeDegraded() const;
 
   // Prometheus text of every shard's counters, summed.

@@ -97,6 +97,21 @@ void ClusterClient::eval(std::string_view script, std::span<const std::string_vi
   impl_->command(keys.empty() ? std::string_view() : keys[0], argv, std::move(cb), std::string(script));
 }
 
+Script::Script(std::string source) : text(std::move(source)), sha(sha1Hex(text)) {}
+
+void ClusterClient::eval(const Script& script, std::span<const std::string_view> keys,
+                         std::span<const std::string_view> args, Callback cb) {
+  std::string numKeys = std::to_string(keys.size());
+  std::vector<std::string_view> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(script.sha);
+  argv.push_back(numKeys);
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  impl_->command(keys.empty() ? std::string_view() : keys[0], argv, std::move(cb), {}, &script.text);
+}
+
 bool ClusterClient::healthy() const { return impl_->healthy(); }
 ClusterStats ClusterClient::stats() const { return impl_->stats(); }
 void ClusterClient::close() { impl_->close(); }
@@ -105,7 +120,7 @@ bool ClusterClient::closed() const { return impl_->closed(); }
 // ── Requests ────────────────────────────────────────────────────────────────────────────────
 
 void ClusterClient::Impl::command(std::string_view routingKey, std::span<const std::string_view> argv,
-                                  Callback cb, std::string script) {
+                                  Callback cb, std::string owned, const std::string* borrowed) {
   counters_.commands.fetch_add(1, std::memory_order_relaxed);
   if (closing_ || argv.empty()) {
     counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -117,7 +132,8 @@ void ClusterClient::Impl::command(std::string_view routingKey, std::span<const s
   uv_update_time(loop_);
   Request* r = newRequest(argv, std::move(cb));
   r->slot = slotOf(routingKey);
-  r->script = std::move(script);
+  r->scriptOwned = std::move(owned);
+  r->script = borrowed != nullptr ? borrowed : r->scriptOwned.empty() ? nullptr : &r->scriptOwned;
   dispatch(r);
 }
 
@@ -385,7 +401,7 @@ void ClusterClient::Impl::handleError(Node* from, Request* r, Reply& reply) {
       if (reply.errorIs("CLUSTERDOWN")) requestRefresh();
       retryLater(r);
       return;
-    } else if (reply.errorIs("NOSCRIPT") && !r->script.empty() && !r->evalFallback) {
+    } else if (reply.errorIs("NOSCRIPT") && r->script != nullptr && !r->evalFallback) {
       // Not executed: the node does not know the script. EVAL carries the text (and caches it).
       r->evalFallback = true;
       std::vector<std::string_view> argv;
@@ -395,7 +411,7 @@ void ClusterClient::Impl::handleError(Node* from, Request* r, Reply& reply) {
         off += len;
       }
       argv[0] = "EVAL";
-      argv[1] = r->script;
+      argv[1] = *r->script;
       std::string blob;
       std::vector<size_t> lens;
       packArgs(argv, &blob, &lens);

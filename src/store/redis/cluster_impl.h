@@ -35,8 +35,10 @@ class ClusterClient::Impl final : public Link::Owner {
   ~Impl();
 
   void start();
+  // `script`: eval()'s text for the EVAL fallback, owned by the request (`owned`) or by the
+  // caller for longer than the request lives (`borrowed`); neither for other commands.
   void command(std::string_view routingKey, std::span<const std::string_view> argv, Callback cb,
-               std::string script);
+               std::string owned, const std::string* borrowed = nullptr);
   bool healthy() const;
   ClusterStats stats() const;
   void close();
@@ -71,7 +73,8 @@ class ClusterClient::Impl final : public Link::Owner {
     uint64_t sentGeneration = 0;
     std::string blob;          // the arguments back to back
     std::vector<size_t> lens;
-    std::string script;        // eval(): the script text for the EVAL fallback
+    std::string scriptOwned;   // eval(): the script text for the EVAL fallback, when copied
+    const std::string* script = nullptr;  // that text (scriptOwned or the caller's Script)
     Callback cb;
   };
 

@@ -193,7 +193,7 @@ std::string keyName(uint16_t home, std::string_view kind, const std::string& id)
 }
 }  // namespace
 
-void RedisStore::run(const std::string& script, const std::string& routeKey, std::vector<std::string> args,
+void RedisStore::run(const Script& script, const std::string& routeKey, std::vector<std::string> args,
                      std::function<void(CommandResult&)> then) {
   std::string_view keys[1] = {routeKey};
   std::vector<std::string_view> argv(args.begin(), args.end());

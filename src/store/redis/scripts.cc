@@ -381,25 +381,25 @@ local ns, nf = revokeFamily(fam)
 return {1, ns, nf}
 )lua";
 
-std::string join(std::string_view body) {
+Script join(std::string_view body) {
   std::string s(kPrelude);
   s.append(body);
-  return s;
+  return Script(std::move(s));
 }
 
 }  // namespace
 
-const std::string& put() { static const std::string s = join(kPut); return s; }
-const std::string& putSession() { static const std::string s = join(kPutSession); return s; }
-const std::string& findSession() { static const std::string s = join(kFindSession); return s; }
-const std::string& endSession() { static const std::string s = join(kEndSession); return s; }
-const std::string& mintStt() { static const std::string s = join(kMintStt); return s; }
-const std::string& takeStt() { static const std::string s = join(kTakeStt); return s; }
-const std::string& bornSession() { static const std::string s = join(kBornSession); return s; }
-const std::string& ssoCode() { static const std::string s = join(kSsoCode); return s; }
-const std::string& exchangeCode() { static const std::string s = join(kExchangeCode); return s; }
-const std::string& refreshGrant() { static const std::string s = join(kRefreshGrant); return s; }
-const std::string& issue() { static const std::string s = join(kIssue); return s; }
-const std::string& revokeRefresh() { static const std::string s = join(kRevokeRefresh); return s; }
+const Script& put() { static const Script s = join(kPut); return s; }
+const Script& putSession() { static const Script s = join(kPutSession); return s; }
+const Script& findSession() { static const Script s = join(kFindSession); return s; }
+const Script& endSession() { static const Script s = join(kEndSession); return s; }
+const Script& mintStt() { static const Script s = join(kMintStt); return s; }
+const Script& takeStt() { static const Script s = join(kTakeStt); return s; }
+const Script& bornSession() { static const Script s = join(kBornSession); return s; }
+const Script& ssoCode() { static const Script s = join(kSsoCode); return s; }
+const Script& exchangeCode() { static const Script s = join(kExchangeCode); return s; }
+const Script& refreshGrant() { static const Script s = join(kRefreshGrant); return s; }
+const Script& issue() { static const Script s = join(kIssue); return s; }
+const Script& revokeRefresh() { static const Script s = join(kRevokeRefresh); return s; }
 
 }  // namespace handoff::store::redis::scripts

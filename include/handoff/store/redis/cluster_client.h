@@ -72,6 +72,13 @@ class CommandResult {
 
 using Callback = std::function<void(CommandResult&)>;
 
+// A Lua script with its SHA-1 computed once, for eval() on a hot path.
+struct Script {
+  explicit Script(std::string source);
+  std::string text;
+  std::string sha;  // hex, as EVALSHA takes it
+};
+
 struct ClusterStats {
   uint64_t commands = 0;        // command() and eval() calls
   uint64_t moved = 0;           // MOVED redirects followed
@@ -112,6 +119,11 @@ class ClusterClient {
   // NOSCRIPT (not executed) it is resent once as EVAL with the script text.
   void eval(std::string_view script, std::span<const std::string_view> keys,
             std::span<const std::string_view> args, Callback cb);
+
+  // The same for a Script, which must outlive the command (a static, say): no hashing or copy
+  // of the text per call.
+  void eval(const Script& script, std::span<const std::string_view> keys, std::span<const std::string_view> args,
+            Callback cb);
 
   // Every slot owned by a master with a ready connection, per a slot map loaded recently
   // (within three refresh intervals).

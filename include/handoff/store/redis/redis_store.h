@@ -133,7 +133,7 @@ class RedisStore {
   void revokeAccess(const TokenId& access, Done<bool> done);
 
  private:
-  void run(const std::string& script, const std::string& routeKey, std::vector<std::string> args,
+  void run(const Script& script, const std::string& routeKey, std::vector<std::string> args,
            std::function<void(CommandResult&)> then);
 
   ClusterClient& client_;
