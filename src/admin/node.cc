@@ -15,6 +15,7 @@
 #include "handoff/http/session.h"
 #include "handoff/oauth/discovery.h"
 #include "handoff/store/recovery.h"
+#include "handoff/store/redis/shared_value.h"
 
 namespace handoff::admin {
 
@@ -134,6 +135,7 @@ core::Status Node::start() {
   auto keys = oauth::loadOrCreateKeys(config_.dataDir, *alg);
   if (!keys) return Error(keys.error().code(), "signing keys: " + keys.error().message());
   keys_ = std::move(keys).value();
+  if (auto st = shareKeys(); !st) return st;
   auto tenant = oauth::Tenant::build(config_);
   if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
   // The management API's changes, replayed over the file's tenant (memory only without a store).
@@ -241,6 +243,21 @@ void Node::buildRoutes(http::Router& router, ShardState* st) {
   st->provider->addRoutes(router);
 }
 
+core::Status Node::shareKeys() {
+  // On Redis every node signs with the same keys: the first node to start stores its set, the
+  // others adopt it (and keep it in their keys.json too).
+  if (config_.store.redisCluster.empty()) return {};
+  std::string mine = oauth::formatKeys(*keys_);
+  auto shared = store::redis::shareValue(config_.store.redisCluster, kSharedKeysKey, mine);
+  if (!shared) return Error(shared.error().code(), "signing keys: " + shared.error().message());
+  if (*shared == mine) return {};
+  auto adopted = oauth::adoptKeys(config_.dataDir, *shared);
+  if (!adopted) return Error(adopted.error().code(), "signing keys from Redis: " + adopted.error().message());
+  keys_ = std::move(adopted).value();
+  core::logInfo("signing keys: adopted the cluster's", {{"kid", keys_->current().kid()}});
+  return {};
+}
+
 void Node::reloadKeys() {
   // keys.json may have been rotated by another process holding no lock of ours: re-read it and
   // hand every shard the new immutable snapshot; the old one dies with its last reader.
@@ -251,6 +268,7 @@ void Node::reloadKeys() {
     return;
   }
   keys_ = std::move(keys).value();
+  if (auto st = shareKeys(); !st) core::logError("reload: the cluster's signing keys", {{"error", st.error().message()}});
   core::logInfo("reload: signing keys", {{"kid", keys_->current().kid()},
                                          {"published", static_cast<unsigned>(keys_->entries().size())}});
   for (unsigned i = 0; i < shards_->size(); ++i) {

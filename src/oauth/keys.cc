@@ -203,6 +203,17 @@ Result<std::shared_ptr<const KeySet>> loadOrCreateKeys(const std::string& dataDi
   return set;
 }
 
+std::string formatKeys(const KeySet& keys) { return formatKeyFile(keys); }
+
+Result<std::shared_ptr<const KeySet>> adoptKeys(const std::string& dataDir, std::string_view text) {
+  Result<std::vector<KeySet::Entry>> entries = parseKeyFile("the shared signing keys", text);
+  if (!entries) return entries.error();
+  Result<std::shared_ptr<const KeySet>> set = KeySet::create(std::move(*entries));
+  if (!set) return set.error();
+  if (Status s = writeKeyFile(dataDir, **set); !s) return s.error();
+  return set;
+}
+
 Result<std::shared_ptr<const KeySet>> rotateKeys(const std::string& dataDir, JwtAlg alg,
                                                  size_t keepOld) {
   bool missing = false;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -80,6 +81,25 @@ class RedisNodes : public N2wTest {
 };
 
 RedisCluster* RedisNodes::cluster_ = nullptr;
+
+TEST_F(RedisNodes, ANodeStartedWithKeysOfItsOwnAdoptsTheClustersAndSignsWithThem) {
+  // Nodes A and B were started with the fixture's keys; this one generates its own first.
+  std::string dir = (std::filesystem::temp_directory_path() / "handoff-redis-keys-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  std::string url = "redis-cluster://" + cluster_->seeds()[0];
+  Server c(ServerOptions{.threads = 1, .dataDir = dir + "/data", .extraArgs = {"--store", url}});
+  ASSERT_TRUE(c.start()) << c.failure();
+  on(0);
+  Browser a(port());
+  HttpResponse ka = a.get("/.well-known/jwks.json");
+  Browser cb(c.port());
+  HttpResponse kc = cb.get("/.well-known/jwks.json");
+  ASSERT_EQ(ka.status, 200);
+  EXPECT_NE(ka.body.find("\"kid\""), std::string::npos);
+  EXPECT_EQ(ka.body, kc.body) << "the new node signs with a key of its own";
+  EXPECT_NE(c.stderrText().find("adopted the cluster's"), std::string::npos) << c.stderrText();
+  std::filesystem::remove_all(dir);
+}
 
 TEST_F(RedisNodes, AnSttMintedOnARedeemsOnBOnceAndTheWebAppGetsItsTokens) {
   on(0);

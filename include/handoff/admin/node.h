@@ -80,6 +80,9 @@ class Node {
   void initShard(core::Shard& shard);
   void buildRoutes(http::Router& router, ShardState* st);
   void reloadKeys();
+  // On Redis: the signing keys every node shares (the first node's, stored under kSharedKeysKey).
+  core::Status shareKeys();
+  static constexpr std::string_view kSharedKeysKey = "{handoff}:signing-keys";
   core::Status startTls();       // before the shards: the first certificates, or a refusal
   void initShardTls(core::Shard& shard);
   void renderTlsMetrics(std::string& out) const;

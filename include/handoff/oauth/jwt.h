@@ -157,6 +157,12 @@ core::Result<std::shared_ptr<const KeySet>> loadOrCreateKeys(const std::string& 
                                                              JwtAlg alg,
                                                              size_t keepOld = kDefaultKeepOld);
 
+// The key file's text of `keys`, as keys.json holds it (the form the nodes of a Redis Cluster
+// deployment share: admin/node.cc), and the inverse: a key set read from such a text as strictly
+// as the file, then written as DATA_DIR/keys.json. kInvalidArgument for a text that is not one.
+std::string formatKeys(const KeySet& keys);
+core::Result<std::shared_ptr<const KeySet>> adoptKeys(const std::string& dataDir, std::string_view text);
+
 // Generates a new current key of `alg`, keeps the newest `keepOld` of the existing keys
 // published after it, writes the file and returns the new set. A missing file is treated as an
 // empty one.
