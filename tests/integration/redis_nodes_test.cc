@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +76,8 @@ class RedisNodes : public N2wTest {
     EXPECT_GE(owner, 0);
     return static_cast<size_t>(owner < 0 ? 0 : owner);
   }
+
+  static std::string roundTrip(uint16_t a, uint16_t b);
 
   static RedisCluster* cluster_;
   std::unique_ptr<Server> nodes_[2];
@@ -156,6 +160,90 @@ TEST_F(RedisNodes, ARevocationOnAEndsWhatBMadeOfTheStt) {
   on(1);
   expectLoginRequired(promptNone(b));
   expectOAuthError(refresh(webRt, "demo-web"), 403, "invalid_grant");
+}
+
+// One whole Native-to-Web round on raw sockets (thread-safe, unlike the fixture's helpers):
+// password login on `a`, mint on `a`, redemption and code exchange on `b`, the web refresh on
+// `a`. Returns "" when every answer was right, else what went wrong.
+std::string RedisNodes::roundTrip(uint16_t a, uint16_t b) {
+  auto post = [](uint16_t port, const std::string& body, const std::string& type) {
+    Client c(port);
+    return c.roundTrip("POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                           "\r\nContent-Type: " + type + "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n" + body,
+                       Millis(15000));
+  };
+  auto login = post(a, form({{"grant_type", "password"}, {"client_id", "demo-native"}, {"username", "demo@example.com"},
+                             {"password", "demo-password"}, {"scope", kAllScopes}}),
+                    "application/x-www-form-urlencoded");
+  if (!login || login->status != 200) return "login: " + (login ? login->raw : std::string("no answer"));
+  std::string rt = jsonField(login->body, "refresh_token");
+  auto minted = post(a, "{\"client_id\":\"demo-native\",\"grant_type\":\"refresh_token\",\"audience\":\"urn:127.0.0.1:" +
+                            std::to_string(a) + ":session_transfer\",\"refresh_token\":\"" + rt + "\"}",
+                     "application/json");
+  if (!minted || minted->status != 200) return "mint: " + (minted ? minted->raw : std::string("no answer"));
+  Client c(b);
+  auto redeemed = c.roundTrip("GET /authorize?" + N2wTest::webQuery() + "&session_transfer_token=" +
+                                  enc(jsonField(minted->body, "access_token")) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                              Millis(15000));
+  std::string code = redeemed ? codeOf(*redeemed) : "";
+  if (code.empty()) return "redeem: " + (redeemed ? redeemed->raw : std::string("no answer"));
+  auto tokens = post(b, form({{"grant_type", "authorization_code"}, {"client_id", "demo-web"},
+                              {"client_secret", secretOf("demo-web")}, {"code", code}, {"redirect_uri", kWebCallback},
+                              {"code_verifier", kVerifier}}),
+                     "application/x-www-form-urlencoded");
+  if (!tokens || tokens->status != 200) return "exchange: " + (tokens ? tokens->raw : std::string("no answer"));
+  auto refreshed = post(a, form({{"grant_type", "refresh_token"}, {"client_id", "demo-web"},
+                                 {"client_secret", secretOf("demo-web")},
+                                 {"refresh_token", jsonField(tokens->body, "refresh_token")}}),
+                        "application/x-www-form-urlencoded");
+  if (!refreshed || refreshed->status != 200) return "refresh: " + (refreshed ? refreshed->raw : std::string("no answer"));
+  return "";
+}
+
+// `redis-cli --cluster reshard` moves every slot of the demo user's master to another master
+// while two clients run whole rounds over both nodes: not one wrong answer, 503 included.
+TEST_F(RedisNodes, ReshardingTheUsersMasterUnderLoadGivesNoWrongAnswer) {
+  size_t from = demoMaster(), to = (from + 1) % 3;
+  std::vector<int> owners = cluster_->slotOwners();
+  size_t count = 0;
+  for (int o : owners) count += o == static_cast<int>(from);
+  ASSERT_GT(count, 0u);
+  uint16_t a = portOf(0), b = portOf(1);
+  ASSERT_EQ(roundTrip(a, b), "");
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0}, wrong{0};
+  std::string firstWrong;
+  std::mutex mu;
+  std::vector<std::thread> load;
+  for (int t = 0; t < 2; ++t) {
+    load.emplace_back([&, t] {
+      while (!stop) {
+        std::string why = t == 0 ? roundTrip(a, b) : roundTrip(b, a);
+        ++rounds;
+        if (!why.empty()) {
+          ++wrong;
+          std::lock_guard<std::mutex> g(mu);
+          if (firstWrong.empty()) firstWrong = why;
+        }
+      }
+    });
+  }
+  int before = rounds.load();
+  std::string out = cluster_->cliArgs({"--cluster", "reshard", cluster_->address(from), "--cluster-from",
+                                       cluster_->nodeId(from), "--cluster-to", cluster_->nodeId(to), "--cluster-slots",
+                                       std::to_string(count), "--cluster-yes"},
+                                      Millis(120000));
+  int during = rounds.load() - before;
+  stop = true;
+  for (auto& t : load) t.join();
+  EXPECT_EQ(out.rfind("ERROR", 0), std::string::npos) << out;
+  ASSERT_TRUE(cluster_->waitClusterOk());
+  EXPECT_EQ(demoMaster(), to) << "the user's slot did not move";
+  EXPECT_GT(during, 5) << "the migration was over before the load saw it";
+  std::printf("resharding %zu slots: %d whole rounds ran meanwhile, %d in all\n", count, during, rounds.load());
+  EXPECT_EQ(wrong.load(), 0) << "of " << rounds.load() << " rounds; the first: " << firstWrong;
+  EXPECT_EQ(roundTrip(b, a), "");
 }
 
 // Last of the suite's tests that need every master: it stops one (and starts it again).

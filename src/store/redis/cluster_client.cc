@@ -97,7 +97,7 @@ void ClusterClient::eval(std::string_view script, std::span<const std::string_vi
   impl_->command(keys.empty() ? std::string_view() : keys[0], argv, std::move(cb), std::string(script));
 }
 
-Script::Script(std::string source) : text(std::move(source)), sha(sha1Hex(text)) {}
+Script::Script(std::string source, bool plansFirst) : text(std::move(source)), sha(sha1Hex(text)), planned(plansFirst) {}
 
 void ClusterClient::eval(const Script& script, std::span<const std::string_view> keys,
                          std::span<const std::string_view> args, Callback cb) {
@@ -109,7 +109,8 @@ void ClusterClient::eval(const Script& script, std::span<const std::string_view>
   argv.push_back(numKeys);
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  impl_->command(keys.empty() ? std::string_view() : keys[0], argv, std::move(cb), {}, &script.text);
+  impl_->command(keys.empty() ? std::string_view() : keys[0], argv, std::move(cb), {}, &script.text,
+                 script.planned);
 }
 
 bool ClusterClient::healthy() const { return impl_->healthy(); }
@@ -120,7 +121,7 @@ bool ClusterClient::closed() const { return impl_->closed(); }
 // ── Requests ────────────────────────────────────────────────────────────────────────────────
 
 void ClusterClient::Impl::command(std::string_view routingKey, std::span<const std::string_view> argv,
-                                  Callback cb, std::string owned, const std::string* borrowed) {
+                                  Callback cb, std::string owned, const std::string* borrowed, bool planned) {
   counters_.commands.fetch_add(1, std::memory_order_relaxed);
   if (closing_ || argv.empty()) {
     counters_.unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -132,6 +133,7 @@ void ClusterClient::Impl::command(std::string_view routingKey, std::span<const s
   uv_update_time(loop_);
   Request* r = newRequest(argv, std::move(cb));
   r->slot = slotOf(routingKey);
+  r->planned = planned;
   r->scriptOwned = std::move(owned);
   r->script = borrowed != nullptr ? borrowed : r->scriptOwned.empty() ? nullptr : &r->scriptOwned;
   dispatch(r);
@@ -394,8 +396,19 @@ void ClusterClient::Impl::handleError(Node* from, Request* r, Reply& reply) {
   if (r->target == nullptr) {
     if (reply.errorIs("MOVED")) {
       if (followRedirect(from, r, reply, false)) return;
+    } else if (reply.errorIs("ASK") && r->planned) {
+      // A planned script's slot is being migrated and its first key has left: it waits for the
+      // end of the migration (MOVED) rather than run on the target, where the keys it would
+      // read may not have arrived yet. Not executed.
+      retryLater(r);
+      return;
     } else if (reply.errorIs("ASK")) {
       if (followRedirect(from, r, reply, true)) return;
+    } else if (r->planned && reply.isError() && reply.str.find("non local key") != std::string::npos) {
+      // A planned script touched a key that has left for the slot's new owner: its planning
+      // pass failed before it wrote anything (scripts.cc). Not executed; again after a while.
+      retryLater(r);
+      return;
     } else if (reply.errorIs("TRYAGAIN") || reply.errorIs("CLUSTERDOWN")) {
       // Not executed: a multi-key command during a migration, or the cluster without quorum.
       if (reply.errorIs("CLUSTERDOWN")) requestRefresh();

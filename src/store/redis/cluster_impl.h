@@ -38,7 +38,7 @@ class ClusterClient::Impl final : public Link::Owner {
   // `script`: eval()'s text for the EVAL fallback, owned by the request (`owned`) or by the
   // caller for longer than the request lives (`borrowed`); neither for other commands.
   void command(std::string_view routingKey, std::span<const std::string_view> argv, Callback cb,
-               std::string owned, const std::string* borrowed = nullptr);
+               std::string owned, const std::string* borrowed = nullptr, bool planned = false);
   bool healthy() const;
   ClusterStats stats() const;
   void close();
@@ -68,6 +68,7 @@ class ClusterClient::Impl final : public Link::Owner {
     bool queued = false;       // held by a node queue, retryQueue_ or soon_
     bool asking = false;       // send ASKING first (one ASK redirect)
     bool evalFallback = false;  // EVALSHA already replaced by EVAL
+    bool planned = false;      // a Script that plans first: waits out a migration (Script::planned)
     Node* target = nullptr;    // fixed node (CLUSTER SLOTS), else routed by slot
     Node* sentTo = nullptr;
     uint64_t sentGeneration = 0;

@@ -11,6 +11,18 @@ namespace {
 
 // Shared by every script: key names, reading a hash, and the cascades (SPEC.md §5).
 constexpr std::string_view kPrelude = R"lua(
+-- Each script runs its body twice (join() below): first planning, when every write only touches
+-- its key (EXISTS), then for real. A key of a slot being migrated that is no longer here fails
+-- the planning pass ("non local key") before anything was written, so the script has no effect
+-- and the client tries it again once the migration is over (REDIS-CLIENT.md).
+local planning = true
+local function W(...)
+  if planning then
+    redis.call('EXISTS', (select(2, ...)))
+    return 'OK'
+  end
+  return redis.call(...)
+end
 local T = ARGV[1]
 local function key(kind, id) return T .. ':' .. kind .. ':' .. id end
 local function hash(k)
@@ -36,16 +48,16 @@ local kRevokedKeepMs = 3600000
 -- endpoint); its tokens go with it.
 local function retire(fam, f)
   local fk = key('rf', fam)
-  redis.call('PEXPIRE', fk, kRevokedKeepMs)
-  for _, t in ipairs(redis.call('SMEMBERS', key('rfl', fam))) do redis.call('PEXPIRE', key('rt', t), kRevokedKeepMs) end
-  redis.call('PEXPIRE', key('rfl', fam), kRevokedKeepMs)
-  if f and f.u then redis.call('SREM', key('urf', f.u), fam) end
+  W('PEXPIRE', fk, kRevokedKeepMs)
+  for _, t in ipairs(redis.call('SMEMBERS', key('rfl', fam))) do W('PEXPIRE', key('rt', t), kRevokedKeepMs) end
+  W('PEXPIRE', key('rfl', fam), kRevokedKeepMs)
+  if f and f.u then W('SREM', key('urf', f.u), fam) end
 end
 local function revokePlain(fam)
   local fk = key('rf', fam)
   local f = hash(fk)
   if f == nil or f.rv == '1' then return false end
-  redis.call('HSET', fk, 'rv', '1')
+  W('HSET', fk, 'rv', '1')
   retire(fam, f)
   return true
 end
@@ -63,10 +75,10 @@ local function takeSession(s)
   local k = key('ss', s)
   local r = hash(k)
   if r == nil then return nil end
-  redis.call('DEL', k)
-  redis.call('DEL', key('sidk', r.sid))
-  if r.bst == '1' and r.cas == '1' then redis.call('SREM', key('born', r.pf), s) end
-  redis.call('SREM', key('uss', r.u), s)
+  W('DEL', k)
+  W('DEL', key('sidk', r.sid))
+  if r.bst == '1' and r.cas == '1' then W('SREM', key('born', r.pf), s) end
+  W('SREM', key('uss', r.u), s)
   return r
 end
 -- A logout or an expiry: the session and its online refresh families.
@@ -80,7 +92,7 @@ end
 local function revokeFamily(fam)
   local fk = key('rf', fam)
   local f = hash(fk)
-  redis.call('HSET', fk, 'rv', '1')
+  W('HSET', fk, 'rv', '1')
   retire(fam, f)
   local ns, nf = 0, 0
   for _, s in ipairs(redis.call('SMEMBERS', key('born', fam))) do
@@ -90,7 +102,7 @@ local function revokeFamily(fam)
       nf = nf + revokeSid(r.sid, true)
     end
   end
-  redis.call('DEL', key('born', fam))
+  W('DEL', key('born', fam))
   return ns, nf
 end
 local function alive(fam)
@@ -112,17 +124,17 @@ local function putSession(s, fields, now, idleMs, absMs)
   for i = 1, #fields, 2 do r[fields[i]] = fields[i + 1] end
   r.cr = tostring(now); r.seen = tostring(now); r.exp = tostring(now + absMs)
   local k = key('ss', s)
-  redis.call('HSET', k, unpack(flatten(r)))
+  W('HSET', k, unpack(flatten(r)))
   local e = sessionEnd(r, idleMs)
-  redis.call('PEXPIREAT', k, e)
-  redis.call('SET', key('sidk', r.sid), s, 'PXAT', e)
-  redis.call('SADD', key('uss', r.u), s)
-  if r.bst == '1' and r.cas == '1' then redis.call('SADD', key('born', r.pf), s) end
+  W('PEXPIREAT', k, e)
+  W('SET', key('sidk', r.sid), s, 'PXAT', e)
+  W('SADD', key('uss', r.u), s)
+  if r.bst == '1' and r.cas == '1' then W('SADD', key('born', r.pf), s) end
   return r
 end
 local function putExpiring(k, fields, at)
-  redis.call('HSET', k, unpack(fields))
-  redis.call('PEXPIREAT', k, at)
+  W('HSET', k, unpack(fields))
+  W('PEXPIREAT', k, at)
 end
 -- ShardStore::useRefresh: the family's rotation and reuse detection. Returns the outcome, and
 -- for "ok" the family, its key and the new token when it rotated.
@@ -147,12 +159,12 @@ local function useRefresh(tok, clientId, nextTok, leewayMs, now)
       revokeFamily(fam)
       return 'reuse'
     end
-    if not redis.call('SET', key('rt', nextTok), fam, 'NX') then return 'unknown' end
-    redis.call('SADD', key('rfl', fam), nextTok)
+    if not W('SET', key('rt', nextTok), fam, 'NX') then return 'unknown' end
+    W('SADD', key('rfl', fam), nextTok)
     if isCurrent then f.prev = f.cur end
     f.cur = nextTok
     f.rot = tostring(now)
-    redis.call('HSET', fk, 'prev', f.prev, 'cur', f.cur, 'rot', f.rot)
+    W('HSET', fk, 'prev', f.prev, 'cur', f.cur, 'rot', f.rot)
     rotated = nextTok
   end
   return 'ok', f, fam, rotated
@@ -162,11 +174,11 @@ local function hasScope(scope, s)
 end
 local function issueFamily(fam, f, now)
   f.cr = tostring(now); f.cur = fam; f.prev = ''; f.rot = '0'; f.rv = '0'
-  redis.call('HSET', key('rf', fam), unpack(flatten(f)))
-  redis.call('SET', key('rt', fam), fam)
-  redis.call('SADD', key('rfl', fam), fam)
-  if f.sid ~= nil and f.sid ~= '' then redis.call('SADD', key('fsid', f.sid), fam) end
-  redis.call('SADD', key('urf', f.u), fam)
+  W('HSET', key('rf', fam), unpack(flatten(f)))
+  W('SET', key('rt', fam), fam)
+  W('SADD', key('rfl', fam), fam)
+  if f.sid ~= nil and f.sid ~= '' then W('SADD', key('fsid', f.sid), fam) end
+  W('SADD', key('urf', f.u), fam)
 end
 local function issueAccess(at, a, now, ttlMs)
   a.exp = tostring(now + ttlMs)
@@ -198,10 +210,10 @@ if sessionEnd(r, idleMs) <= now then
   return {}
 end
 r.seen = tostring(now)
-redis.call('HSET', KEYS[1], 'seen', r.seen)
+W('HSET', KEYS[1], 'seen', r.seen)
 local e = sessionEnd(r, idleMs)
-redis.call('PEXPIREAT', KEYS[1], e)
-redis.call('SET', key('sidk', r.sid), s, 'PXAT', e)
+W('PEXPIREAT', KEYS[1], e)
+W('SET', key('sidk', r.sid), s, 'PXAT', e)
 return flatten(r)
 )lua";
 
@@ -253,7 +265,7 @@ elseif alive(r.pf) then
 else
   outcome = 'parent_revoked'
 end
-if r.used ~= '1' then redis.call('HSET', KEYS[1], 'used', '1') end
+if r.used ~= '1' then W('HSET', KEYS[1], 'used', '1') end
 local out = {outcome}
 for _, v in ipairs(flatten(r)) do out[#out + 1] = v end
 return out
@@ -289,10 +301,10 @@ if user ~= '' and r.u ~= user then
   return {'other_user'}
 end
 r.seen = tostring(now)
-redis.call('HSET', KEYS[1], 'seen', r.seen)
+W('HSET', KEYS[1], 'seen', r.seen)
 local e = sessionEnd(r, idleMs)
-redis.call('PEXPIREAT', KEYS[1], e)
-redis.call('SET', key('sidk', r.sid), s, 'PXAT', e)
+W('PEXPIREAT', KEYS[1], e)
+W('SET', key('sidk', r.sid), s, 'PXAT', e)
 local fields = pairsFrom(ARGV, 8, #ARGV - 7)
 for _, kv in ipairs({{'u', r.u}, {'sid', r.sid}, {'at', r.at}, {'used', '0'}}) do
   fields[#fields + 1] = kv[1]; fields[#fields + 1] = kv[2]
@@ -312,15 +324,15 @@ local refreshAllowed, rotating, atId, atTtl, famId = ARGV[6] == '1', ARGV[7], AR
 local r = hash(KEYS[1])
 if r == nil or num(r.exp) <= now then return {'invalid'} end
 if r.used == '1' then
-  if r.iat ~= nil and r.iat ~= '' then redis.call('DEL', key('at', r.iat)) end
+  if r.iat ~= nil and r.iat ~= '' then W('DEL', key('at', r.iat)) end
   if r.ifam ~= nil and r.ifam ~= '' then revokePlain(r.ifam) end
-  redis.call('HSET', KEYS[1], 'iat', '', 'ifam', '')
+  W('HSET', KEYS[1], 'iat', '', 'ifam', '')
   return {'replayed'}
 end
 -- The code is spent whatever the checks below say; the tombstone keeps only what a replay needs.
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'used', '1', 'exp', r.exp, 'iat', '', 'ifam', '')
-redis.call('PEXPIREAT', KEYS[1], num(r.exp))
+W('DEL', KEYS[1])
+W('HSET', KEYS[1], 'used', '1', 'exp', r.exp, 'iat', '', 'ifam', '')
+W('PEXPIREAT', KEYS[1], num(r.exp))
 if r.c ~= clientId then return {'invalid'} end
 if r.ru ~= redirect then return {'redirect_mismatch'} end
 if (r.cc or '') == '' then
@@ -339,7 +351,7 @@ if refreshAllowed and hasScope(r.sc, 'offline_access') then
                       rtg = rotating, bst = r.bst or '0', on = online}, now)
   fam = famId
 end
-redis.call('HSET', KEYS[1], 'iat', at, 'ifam', fam)
+W('HSET', KEYS[1], 'iat', at, 'ifam', fam)
 return {'ok', r.u, r.c, r.sc or '', r.sid or '', r.n or '', r.aud or '', r.at or '0', r.bst or '0', online, at, fam}
 )lua";
 
@@ -383,8 +395,10 @@ return {1, ns, nf}
 
 Script join(std::string_view body) {
   std::string s(kPrelude);
+  s.append("local function main()\n");
   s.append(body);
-  return Script(std::move(s));
+  s.append("\nend\nmain()\nplanning = false\nreturn main()\n");
+  return Script(std::move(s), true);
 }
 
 }  // namespace

@@ -73,10 +73,18 @@ class CommandResult {
 using Callback = std::function<void(CommandResult&)>;
 
 // A Lua script with its SHA-1 computed once, for eval() on a hot path.
+//
+// `planned`: the script touches every key it will write or read before it writes any (the
+// store's scripts run a read-only planning pass first: scripts.cc). Such a script is safe to send
+// again after "non local key" — a key of its slot had left for another node during a migration,
+// so it stopped before writing — and after ASK it waits for the migration's end instead of
+// following to the target, where some of its keys may not have arrived. The client retries both
+// within the deadline (kUnavailable after it: not executed).
 struct Script {
-  explicit Script(std::string source);
+  explicit Script(std::string source, bool plansFirst = false);
   std::string text;
   std::string sha;  // hex, as EVALSHA takes it
+  bool planned = false;
 };
 
 struct ClusterStats {
