@@ -139,11 +139,18 @@ core::Status Node::start() {
   auto tenant = oauth::Tenant::build(config_);
   if (!tenant) return Error(tenant.error().code(), "tenant: " + tenant.error().message());
   // The management API's changes, replayed over the file's tenant (memory only without a store).
-  // On Redis every node serves the tenant of its file: a change made here would reach no other
-  // node, so none is kept (the management API's tenant changes are the embedded store's).
-  bool journal = config_.store.durable && config_.store.redisCluster.empty();
-  auto admin = oauth::TenantAdmin::open(std::move(tenant).value(),
-                                        journal ? config_.dataDir + "/tenant.journal" : std::string());
+  core::Result<std::unique_ptr<oauth::TenantAdmin>> admin = core::Error(core::Errc::kInternal, "");
+  if (!config_.store.redisCluster.empty()) {
+    // On Redis the tenant is the cluster's log: the first node seeds it with this file's clients
+    // and users; every node replays it, whatever its own file says.
+    auto log = store::redis::seedList(config_.store.redisCluster, oauth::TenantAdmin::kSharedLogKey,
+                                      oauth::TenantAdmin::seedEntries(**tenant));
+    if (!log) return Error(log.error().code(), "tenant: " + log.error().message());
+    admin = oauth::TenantAdmin::openShared(std::move(tenant).value(), *log);
+  } else {
+    admin = oauth::TenantAdmin::open(std::move(tenant).value(),
+                                     config_.store.durable ? config_.dataDir + "/tenant.journal" : std::string());
+  }
   if (!admin) return Error(admin.error().code(), "tenant journal: " + admin.error().message());
   tenantAdmin_ = std::move(admin).value();
 
@@ -293,6 +300,7 @@ void Node::initShard(core::Shard& shard) {
     st.redis = std::move(client).value();
     st.redis->start();
     provider->setRedis(st.redis.get());
+    if (shard.id() == 0) tenantAdmin_->shareThrough(st.redis.get(), shard);
     shard.every(100, [&st] { st.redisHealthy.store(st.redis->healthy(), std::memory_order_relaxed); });
   } else if (config_.store.durable) {
     store::WalOptions wo;

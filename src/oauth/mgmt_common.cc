@@ -70,9 +70,6 @@ bool refusedOnRedis(Provider& p, http::Response& res) {
 }
 
 void submitDeferred(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, AfterChange after) {
-  if (p.redis() != nullptr) {
-    return d.complete([](http::Response& res) { sendManagementError(res, 501, kNotOnRedis, "not_implemented"); });
-  }
   // TenantAdmin keeps its callbacks in std::function, which must be copyable.
   auto answer = std::make_shared<http::Deferred>(std::move(d));
   p.shared().tenantAdmin->submit(
@@ -98,7 +95,6 @@ void submitDeferred(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmi
 
 void submitChange(Provider& p, http::Exchange& ex, const ManagementCaller& caller, std::string description,
                   TenantAdmin::Edit edit) {
-  if (refusedOnRedis(p, ex.response)) return;
   if (p.shared().tenantAdmin == nullptr) {
     return sendManagementError(ex.response, 503, "The tenant cannot be changed on this node",
                                "temporarily_unavailable");

@@ -2,6 +2,8 @@
 // deletions with the cascades of SPEC.md §5. See mgmt_sessions.h for the ids.
 #include "mgmt_sessions.h"
 
+#include "handoff/core/log.h"
+
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -246,6 +248,12 @@ void serveRefreshToken(void* self, http::Exchange& ex) {
 void submitThenEndUser(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, std::string userId) {
   submitDeferred(p, std::move(d), std::move(ctx), std::move(edit),
                  [userId = std::move(userId)](Provider& here, std::function<void()> proceed) {
+                   if (here.redis() != nullptr) {  // one script on the user's slot
+                     return here.redis()->endUser(userId, [proceed](store::redis::Answer<store::ShardStore::Cascade> a) {
+                       if (!a.ok()) core::logError("management: a user's tokens could not be ended on Redis", {});
+                       proceed();
+                     });
+                   }
                    // Families first: revoking them cascades to the sessions born of them;
                    // then whatever sessions are left (and their online families).
                    scatter(

@@ -6,6 +6,7 @@
 #include "handoff/core/log.h"
 #include "handoff/oauth/mgmt_shapes.h"
 #include "handoff/oauth/provider.h"
+#include "handoff/store/redis/cluster_client.h"
 
 namespace handoff::oauth {
 namespace {
@@ -58,7 +59,101 @@ bool applyTo(std::vector<config::ClientConfig>& clients, std::vector<User>& user
   return true;
 }
 
+// A log entry on Redis: the record's type in one byte, then its payload.
+std::string entryOf(RecordType type, std::string_view payload) {
+  std::string e(1, static_cast<char>(type));
+  e.append(payload);
+  return e;
+}
+
+// Appends the entries only if the log holds exactly ARGV[1] entries (this node has applied every
+// one before them): {1, length} or {0, length}.
+const store::redis::Script& appendAt() {
+  static const store::redis::Script s(R"lua(
+local n = redis.call('LLEN', KEYS[1])
+if n ~= tonumber(ARGV[1]) then return {0, n} end
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+return {1, n + #ARGV - 1}
+)lua");
+  return s;
+}
+
 }  // namespace
+
+std::vector<std::string> TenantAdmin::seedEntries(const Tenant& base) {
+  std::vector<std::string> out;
+  for (const Client& c : base.clients()) out.push_back(entryOf(RecordType::kTenantClientPut, clientJson(c.config, true)));
+  for (const User& u : base.users()) out.push_back(entryOf(RecordType::kTenantUserPut, userJson(u, true)));
+  return out;
+}
+
+core::Result<std::unique_ptr<TenantAdmin>> TenantAdmin::openShared(std::shared_ptr<const Tenant> base,
+                                                                   const std::vector<std::string>& log) {
+  std::unique_ptr<TenantAdmin> a(new TenantAdmin());
+  a->passwordIterations_ = base->passwordIterations();
+  for (const std::string& e : log) {
+    if (e.empty() || !a->applyRecord(static_cast<RecordType>(static_cast<uint8_t>(e[0])), std::string_view(e).substr(1))) {
+      return core::Error(core::Errc::kInvalidArgument, "the tenant's log in Redis holds an entry that cannot be read");
+    }
+  }
+  auto t = a->assemble();
+  if (!t) return core::Error(t.error().code(), "the tenant's log in Redis: " + t.error().message());
+  a->current_ = std::move(t).value();
+  a->applied_ = log.size();
+  return a;
+}
+
+void TenantAdmin::shareThrough(store::redis::ClusterClient* client, core::Shard& shard0, uint64_t pollMs) {
+  redis_ = client;
+  shard0.every(pollMs, [this] {
+    if (busy_ || !queue_.empty()) return;  // a change in progress catches up by itself
+    busy_ = true;
+    catchUp([this](bool) {
+      busy_ = false;
+      runNext();
+    });
+  });
+}
+
+void TenantAdmin::applyEntries(const std::vector<std::string>& entries) {
+  for (const std::string& e : entries) {
+    if (e.empty() || !applyRecord(static_cast<RecordType>(static_cast<uint8_t>(e[0])), std::string_view(e).substr(1))) {
+      core::logError("tenant log: an entry from another node cannot be read; skipped", {});
+    }
+  }
+}
+
+void TenantAdmin::catchUp(std::function<void(bool)> then) {
+  std::string key(kSharedLogKey), from = std::to_string(applied_);
+  redis_->command(key, {"LRANGE", key, from, "-1"}, [this, then = std::move(then)](store::redis::CommandResult& r) {
+    if (!r.ok() || !r.reply().isArray()) return then(false);
+    if (r.reply().elements.empty()) return then(true);
+    std::vector<std::string> entries;
+    for (store::redis::Reply& e : r.reply().elements) entries.push_back(std::move(e.str));
+    applyEntries(entries);
+    applied_ += entries.size();
+    auto t = assemble();
+    if (!t) {
+      core::logError("tenant log: the entries of another node do not assemble", {{"error", t.error().message()}});
+      return then(false);
+    }
+    current_ = std::move(t).value();
+    core::logInfo("tenant log: applied changes made on other nodes", {{"entries", static_cast<uint64_t>(entries.size())}});
+    broadcast(current_, [then] { then(true); });
+  });
+}
+
+void TenantAdmin::broadcast(std::shared_ptr<const Tenant> tenant, std::function<void()> then) {
+  auto acks = std::make_shared<unsigned>(0);
+  for (unsigned i = 0; i < shards_->size(); ++i) {
+    shards_->post(i, [this, i, tenant, acks, then] {
+      (*peers_)[i]->setTenant(tenant);
+      shards_->post(0, [this, acks, then] {
+        if (++*acks == shards_->size()) then();
+      });
+    });
+  }
+}
 
 core::Result<std::unique_ptr<TenantAdmin>> TenantAdmin::open(std::shared_ptr<const Tenant> base,
                                                              const std::string& journalPath) {
@@ -156,18 +251,38 @@ void TenantAdmin::runNext() {
       current_ = step->tenant;
       // Every shard swaps its snapshot and says so; the answer waits for the
       // last one.
-      for (unsigned i = 0; i < shards_->size(); ++i) {
-        shards_->post(i, [this, i, step] {
-          (*peers_)[i]->setTenant(step->tenant);
-          shards_->post(0, [this, step] {
-            if (++step->acks != shards_->size()) return;
-            finish(step->pending.from, std::move(step->pending.done), std::move(step->change));
-            busy_ = false;
-            runNext();
-          });
-        });
-      }
+      broadcast(step->tenant, [this, step] {
+        finish(step->pending.from, std::move(step->pending.done), std::move(step->change));
+        busy_ = false;
+        runNext();
+      });
     };
+    if (redis_ != nullptr) {
+      // The shared log takes the change only if this node has applied every entry before it;
+      // otherwise it catches up and the Edit decides again on what it now knows.
+      std::vector<std::string> args{std::to_string(applied_)};
+      for (const auto& [type, payload] : step->change.records) args.push_back(entryOf(type, payload));
+      std::vector<std::string_view> argv(args.begin(), args.end());
+      std::string_view keys[1] = {kSharedLogKey};
+      redis_->eval(appendAt(), keys, argv, [this, step, publish, n = step->change.records.size()](
+                                               store::redis::CommandResult& r) mutable {
+        if (!r.ok() || !r.reply().isArray() || r.reply().elements.size() != 2) {
+          // Unknown (a timeout) or not done: answered 503; an append that did happen comes
+          // back through the poll like another node's.
+          return publish(core::Error(core::Errc::kUnavailable, "the tenant's log in Redis did not answer"));
+        }
+        if (r.reply().elements[0].integer == 1) {
+          applied_ += n;
+          return publish(core::Status{});
+        }
+        queue_.push_front(std::move(step->pending));
+        catchUp([this](bool) {
+          busy_ = false;
+          runNext();
+        });
+      });
+      return;
+    }
     if (!journal_) return publish(core::Status{});
     shards_->shard(0).offload(
         [journal = journal_.get(), records = step->change.records] { return journal->append(records); },

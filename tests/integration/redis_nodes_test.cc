@@ -4,6 +4,8 @@
 // users closed (503, Retry-After, /healthz degraded) on both nodes and service comes back by itself.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
 #include <chrono>
@@ -78,6 +80,7 @@ class RedisNodes : public N2wTest {
   }
 
   static std::string roundTrip(uint16_t a, uint16_t b);
+  HttpResponse api(const std::string& method, const std::string& target, const std::string& body = "");
 
   static RedisCluster* cluster_;
   std::unique_ptr<Server> nodes_[2];
@@ -160,6 +163,50 @@ TEST_F(RedisNodes, ARevocationOnAEndsWhatBMadeOfTheStt) {
   on(1);
   expectLoginRequired(promptNone(b));
   expectOAuthError(refresh(webRt, "demo-web"), 403, "invalid_grant");
+}
+
+// A management API request to the current node with a fresh demo-m2m token of that node.
+HttpResponse RedisNodes::api(const std::string& method, const std::string& target, const std::string& body) {
+  HttpResponse t = token(form({{"grant_type", "client_credentials"}, {"client_id", "demo-m2m"},
+                               {"client_secret", "demo-m2m-secret"}, {"audience", issuer() + "api/v2/"}}));
+  EXPECT_EQ(t.status, 200) << t.body;
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: " + hostPort() +
+                    "\r\nAuthorization: Bearer " + jsonField(t.body, "access_token") + "\r\n";
+  if (!body.empty()) req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  Client c(port());
+  auto r = c.roundTrip(req + "\r\n" + body, Millis(15000));
+  EXPECT_TRUE(r) << c.error();
+  return r ? *r : HttpResponse{};
+}
+
+// The tenant is the cluster's: a user created through node A logs in on node B at once (B
+// applies A's change from the shared log), and deleting it on B ends, on A too, the refresh token
+// it had got there.
+TEST_F(RedisNodes, TheManagementAPIsChangesOnOneNodeHoldOnTheOther) {
+  on(0);
+  std::string email = "dana-" + std::to_string(::getpid()) + "@example.com";
+  HttpResponse created = api("POST", "/api/v2/users", "{\"connection\":\"Username-Password-Authentication\","
+                                                      "\"email\":\"" + email + "\",\"password\":\"dana-password-1\"}");
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string id = jsonField(created.body, "user_id");
+  on(1);
+  std::string rt;
+  EXPECT_TRUE(eventually([&] {
+    HttpResponse r = token(form({{"grant_type", "password"}, {"client_id", "demo-native"}, {"username", email},
+                                 {"password", "dana-password-1"}, {"scope", kAllScopes}}));
+    if (r.status == 200) rt = jsonField(r.body, "refresh_token");
+    return r.status == 200;
+  }, Millis(5000))) << "node B never learned of the user made on A";
+  ASSERT_FALSE(rt.empty());
+  HttpResponse taken = api("POST", "/api/v2/users", "{\"connection\":\"Username-Password-Authentication\","
+                                                    "\"email\":\"" + email + "\",\"password\":\"other-password-1\"}");
+  EXPECT_EQ(taken.status, 409) << "B created a second user with A's user's email: " << taken.body;
+  HttpResponse deleted = api("DELETE", "/api/v2/users/" + enc(id));
+  EXPECT_EQ(deleted.status, 204) << deleted.raw;
+  on(0);
+  expectOAuthError(refresh(rt, "demo-native"), 403, "invalid_grant");
+  EXPECT_TRUE(eventually([&] { return api("GET", "/api/v2/users/" + enc(id)).status == 404; }, Millis(5000)))
+      << "A still has the user B deleted";
 }
 
 // One whole Native-to-Web round on raw sockets (thread-safe, unlike the fixture's helpers):

@@ -19,6 +19,12 @@
 //   5. only then does `done` run back on the submitting shard, which answers
 //   2xx.
 // A failed journal write changes nothing and answers 503.
+//
+// On Redis (docs/REDIS-STORE.md) the journal is a list in the cluster, the tenant's log, shared
+// by every node: the first node seeds it with its file's clients and users, every node replays it
+// at start (openShared), appends its changes only when it has applied every entry before them
+// (else it catches up and decides again), and applies what other nodes append (a poll every
+// 500 ms on shard 0).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +39,7 @@
 #include "handoff/core/result.h"
 #include "handoff/core/shard_set.h"
 #include "handoff/oauth/tenant.h"
+#include "handoff/store/redis/cluster_client.h"
 #include "handoff/store/tenant_journal.h"
 
 namespace handoff::oauth {
@@ -57,6 +64,16 @@ class TenantAdmin {
   // read or no longer assembles into a valid tenant refuses the start.
   static core::Result<std::unique_ptr<TenantAdmin>> open(std::shared_ptr<const Tenant> base,
                                                          const std::string& journalPath);
+
+  // On Redis: the log's entries that hold `base` (a put of each client and user), and the admin
+  // of the tenant that replaying `log` over an empty one gives (base keeps its settings).
+  static std::vector<std::string> seedEntries(const Tenant& base);
+  static core::Result<std::unique_ptr<TenantAdmin>> openShared(std::shared_ptr<const Tenant> base,
+                                                               const std::vector<std::string>& log);
+  static constexpr std::string_view kSharedLogKey = "{handoff}:tenant-log";
+  // On shard 0, once its cluster client runs: changes go to the shared log from now on, and what
+  // other nodes append is applied every `pollMs`.
+  void shareThrough(store::redis::ClusterClient* client, core::Shard& shard0, uint64_t pollMs = 500);
 
   std::shared_ptr<const Tenant> current() const { return current_; }
   uint64_t journalRecords() const { return journal_ ? journal_->records() : 0; }
@@ -84,6 +101,11 @@ class TenantAdmin {
     std::function<void(TenantChange)> done;
   };
   void runNext();  // shard 0
+  // Shard 0: the new state goes to every shard; then() once each has it.
+  void broadcast(std::shared_ptr<const Tenant> tenant, std::function<void()> then);
+  // Shard 0, on Redis: applies the log's entries past applied_; then(ok) after the broadcast.
+  void catchUp(std::function<void(bool)> then);
+  void applyEntries(const std::vector<std::string>& entries);
   void finish(unsigned from, std::function<void(TenantChange)> done, TenantChange change);
   core::Result<std::shared_ptr<const Tenant>> assemble() const;
 
@@ -96,6 +118,8 @@ class TenantAdmin {
   std::vector<Provider*>* peers_ = nullptr;
   std::deque<Pending> queue_;  // shard 0
   bool busy_ = false;          // shard 0: a change is between its Edit and its acknowledgement
+  store::redis::ClusterClient* redis_ = nullptr;  // shard 0's, on Redis: the shared log
+  uint64_t applied_ = 0;                          // entries of the shared log applied here
 };
 
 }  // namespace handoff::oauth

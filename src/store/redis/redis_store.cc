@@ -463,6 +463,20 @@ void RedisStore::endSession(const TokenId& session, Done<std::optional<SessionRe
   });
 }
 
+void RedisStore::endUser(const std::string& userId, Done<ShardStore::Cascade> done) {
+  uint16_t home = homeOfUser(userId);
+  run(scripts::endUser(), keyName(home, "uss", userId), {tag(home), userId}, [done = std::move(done)](CommandResult& r) {
+    if (failed(r, done)) return;
+    ShardStore::Cascade out;
+    const Reply& rep = r.reply();
+    if (rep.isArray() && rep.elements.size() == 2) {
+      out.sessions = static_cast<size_t>(rep.elements[0].integer);
+      out.families = static_cast<size_t>(rep.elements[1].integer);
+    }
+    done(Answer<ShardStore::Cascade>{std::nullopt, out});
+  });
+}
+
 void RedisStore::findAccess(const TokenId& access, uint64_t nowMs, Done<std::optional<AccessRecord>> done) {
   std::string k = keyName(access.shard, "at", keyId(access.key));
   client_.command(k, {"HGETALL", k}, [done = std::move(done), nowMs, home = access.shard](CommandResult& r) {

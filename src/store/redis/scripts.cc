@@ -393,6 +393,24 @@ local ns, nf = revokeFamily(fam)
 return {1, ns, nf}
 )lua";
 
+// KEYS[1] = a key under the user's tag; ARGV: tag, user. A deleted or blocked user: every family
+// revoked with its cascade, then every session left ended. Returns {sessions, families}.
+constexpr std::string_view kEndUser = R"lua(
+local user = ARGV[2]
+local ns, nf = 0, 0
+for _, fam in ipairs(redis.call('SMEMBERS', key('urf', user))) do
+  if redis.call('HGET', key('rf', fam), 'rv') == '0' then
+    local s, f = revokeFamily(fam)
+    ns = ns + s
+    nf = nf + 1 + f
+  end
+end
+for _, s in ipairs(redis.call('SMEMBERS', key('uss', user))) do
+  if endSession(s) ~= nil then ns = ns + 1 end
+end
+return {ns, nf}
+)lua";
+
 Script join(std::string_view body) {
   std::string s(kPrelude);
   s.append("local function main()\n");
@@ -415,5 +433,6 @@ const Script& exchangeCode() { static const Script s = join(kExchangeCode); retu
 const Script& refreshGrant() { static const Script s = join(kRefreshGrant); return s; }
 const Script& issue() { static const Script s = join(kIssue); return s; }
 const Script& revokeRefresh() { static const Script s = join(kRevokeRefresh); return s; }
+const Script& endUser() { static const Script s = join(kEndUser); return s; }
 
 }  // namespace handoff::store::redis::scripts

@@ -128,6 +128,9 @@ class RedisStore {
   void findSession(const TokenId& session, uint64_t nowMs, Done<std::optional<SessionRecord>> done);
   void endSession(const TokenId& session, Done<std::optional<SessionRecord>> done);
 
+  // A deleted or blocked user: every family revoked (with its cascade) and every session ended.
+  void endUser(const std::string& userId, Done<ShardStore::Cascade> done);
+
   // ── opaque access tokens ──
   void findAccess(const TokenId& access, uint64_t nowMs, Done<std::optional<AccessRecord>> done);
   void revokeAccess(const TokenId& access, Done<bool> done);

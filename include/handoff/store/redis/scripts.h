@@ -20,5 +20,6 @@ const Script& exchangeCode();  // single use of a code, its tokens, replay revoc
 const Script& refreshGrant();  // rotation and reuse detection, an access token
 const Script& issue();         // the tokens of a grant that starts a tree
 const Script& revokeRefresh(); // RFC 7009 with the cascade
+const Script& endUser();       // a deleted or blocked user: every family and session
 
 }  // namespace handoff::store::redis::scripts

@@ -18,4 +18,9 @@ namespace handoff::store::redis {
 core::Result<std::string> shareValue(const std::vector<std::string>& seeds, std::string_view key,
                                      std::string_view proposed, uint32_t timeoutMs = 10000);
 
+// The list under `key`, after storing `proposed` there when the key held none (RPUSH, in one
+// script with the check and the read): what every node must replay (the tenant's log).
+core::Result<std::vector<std::string>> seedList(const std::vector<std::string>& seeds, std::string_view key,
+                                                const std::vector<std::string>& proposed, uint32_t timeoutMs = 10000);
+
 }  // namespace handoff::store::redis
