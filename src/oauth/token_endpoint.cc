@@ -19,6 +19,19 @@ namespace grants {
 
 using store::TokenKind;
 
+Issued fromFamily(const store::RefreshFamily& f) {
+  Issued out;
+  out.ok = true;
+  out.userId = f.userId;
+  out.clientId = f.clientId;
+  out.scope = f.scope;
+  out.sid = f.sessionId;
+  out.audience = f.audience;
+  out.authTime = f.authTime;
+  out.home = f.home;
+  return out;
+}
+
 GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant) {
   GrantLog g{"sertft", "fertft", &client, p.clientIp(req), std::string(req.header("user-agent")), p.tenantPtr()};
   switch (grant) {
@@ -218,14 +231,7 @@ void refreshTokenGrant(Provider& p, http::Exchange& ex, const GrantLog& log, con
       out.error = kInvalidRefresh;
       return out;
     }
-    out.ok = true;
-    out.userId = use.family.userId;
-    out.clientId = use.family.clientId;
-    out.scope = use.family.scope;
-    out.sid = use.family.sessionId;
-    out.audience = use.family.audience;
-    out.authTime = use.family.authTime;
-    out.home = use.family.home;
+    out = fromFamily(use.family);
     issueOnOwner(owner, *client, out, false, now, nullptr, nullptr);
     if (use.rotatedTo) out.refreshToken = store::encodeToken(*use.rotatedTo);
     return out;

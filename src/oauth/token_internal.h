@@ -56,6 +56,9 @@ struct GrantLog {
   std::shared_ptr<const Tenant> tenant;  // keeps `client` alive across hops and the pool
 };
 
+// A refresh grant's answer from its family (ok, who, what, which session).
+Issued fromFamily(const store::RefreshFamily& f);
+
 GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant);
 // Emits the request's event: success when `error` is null.
 void logGrant(Provider& p, const GrantLog& g, const OAuthError* error, std::string_view userId);

@@ -97,14 +97,7 @@ void redisRefresh(Provider& p, http::Exchange& ex, const GrantLog& log, const Cl
       g.error = kInvalidRefresh;
       return answer(p, *d, log, g);
     }
-    g.ok = true;
-    g.userId = r.family.userId;
-    g.clientId = r.family.clientId;
-    g.scope = r.family.scope;
-    g.sid = r.family.sessionId;
-    g.audience = r.family.audience;
-    g.authTime = r.family.authTime;
-    g.home = r.family.home;
+    g = fromFamily(r.family);
     if (r.access) g.accessToken = store::encodeToken(*r.access);
     if (r.rotated) g.refreshToken = store::encodeToken(*r.rotated);
     answer(p, *d, log, g);

@@ -18,6 +18,7 @@
 #include "handoff/store/redis/sha1.h"
 #include "handoff/store/redis/slot.h"
 #include "redis_cluster_fixture.h"
+#include "uv_test_loop.h"
 
 namespace handoff::store::redis {
 namespace {
@@ -25,52 +26,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 using it::RedisCluster;
+using it::TestLoop;
 
 long long msSince(Clock::time_point t0) {
   return std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
 }
-
-// One loop for one test, run from the test's thread in slices until a condition holds.
-class TestLoop {
- public:
-  TestLoop() {
-    uv_loop_init(&loop_);
-    uv_timer_init(&loop_, &tick_);
-  }
-  ~TestLoop() { finish(); }
-  uv_loop_t* loop() { return &loop_; }
-
-  bool runUntil(const std::function<bool()>& done, Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    uv_timer_start(&tick_, [](uv_timer_t*) {}, 2, 2);  // wakes the loop to look at the clock
-    bool ok = done();
-    while (!ok && Clock::now() < deadline) {
-      uv_run(&loop_, UV_RUN_ONCE);
-      ok = done();
-    }
-    uv_timer_stop(&tick_);
-    return ok;
-  }
-  void runFor(Millis d) {
-    auto until = Clock::now() + d;
-    runUntil([&] { return Clock::now() >= until; }, d + Millis(100));
-  }
-
-  // Closes the test's own handle and runs the loop until nothing is left; the loop must then
-  // close cleanly (every handle of the client closed).
-  void finish() {
-    if (finished_) return;
-    finished_ = true;
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle was left open";
-  }
-
- private:
-  uv_loop_t loop_;
-  uv_timer_t tick_;
-  bool finished_ = false;
-};
 
 class ClientUnderTest {
  public:

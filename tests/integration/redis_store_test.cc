@@ -17,6 +17,7 @@
 #include "handoff/store/redis/redis_store.h"
 #include "handoff/store/redis/slot.h"
 #include "redis_cluster_fixture.h"
+#include "uv_test_loop.h"
 
 namespace handoff::store::redis {
 namespace {
@@ -48,12 +49,10 @@ class RedisStoreTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr);
-    uv_loop_init(&loop_);
-    uv_timer_init(&loop_, &tick_);
     ClusterOptions o;
     o.seeds = cluster_->seeds();
     o.deadlineMs = 500;
-    auto made = ClusterClient::create(&loop_, o);
+    auto made = ClusterClient::create(loop_.loop(), o);
     ASSERT_TRUE(made.ok()) << made.error().message();
     client_ = std::move(*made);
     client_->start();
@@ -67,22 +66,10 @@ class RedisStoreTest : public ::testing::Test {
       runUntil([&] { return client_->closed(); }, Millis(5000));
       client_.reset();
     }
-    uv_close(reinterpret_cast<uv_handle_t*>(&tick_), nullptr);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    loop_.finish();
   }
 
-  bool runUntil(const std::function<bool()>& done, Millis timeout) {
-    auto deadline = Clock::now() + timeout;
-    uv_timer_start(&tick_, [](uv_timer_t*) {}, 2, 2);
-    bool ok = done();
-    while (!ok && Clock::now() < deadline) {
-      uv_run(&loop_, UV_RUN_ONCE);
-      ok = done();
-    }
-    uv_timer_stop(&tick_);
-    return ok;
-  }
+  bool runUntil(const std::function<bool()>& done, Millis timeout) { return loop_.runUntil(done, timeout); }
 
   // Runs one store call to its completion and returns what it answered.
   template <class T, class Call>
@@ -178,8 +165,7 @@ class RedisStoreTest : public ::testing::Test {
   }
 
   static RedisCluster* cluster_;
-  uv_loop_t loop_;
-  uv_timer_t tick_;
+  it::TestLoop loop_;
   std::unique_ptr<ClusterClient> client_;
   std::unique_ptr<RedisStore> store_;
 };
