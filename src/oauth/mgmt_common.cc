@@ -63,12 +63,6 @@ ChangeContext changeContext(Provider& p, http::Exchange& ex, const ManagementCal
                        std::string(ex.request.header("user-agent")), std::move(description)};
 }
 
-bool refusedOnRedis(Provider& p, http::Response& res) {
-  if (p.redis() == nullptr) return false;
-  sendManagementError(res, 501, kNotOnRedis, "not_implemented");
-  return true;
-}
-
 void submitDeferred(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmin::Edit edit, AfterChange after) {
   // TenantAdmin keeps its callbacks in std::function, which must be copyable.
   auto answer = std::make_shared<http::Deferred>(std::move(d));

@@ -53,12 +53,6 @@ void submitDeferred(Provider& p, http::Deferred d, ChangeContext ctx, TenantAdmi
 void submitChange(Provider& p, http::Exchange& ex, const ManagementCaller& caller, std::string description,
                   TenantAdmin::Edit edit);
 
-// On the Redis store the management API does not list a user's sessions and refresh tokens, nor
-// end them one by one (not built yet: docs/REDIS-STORE.md): 501. Deleting or blocking the user
-// ends them all.
-inline constexpr std::string_view kNotOnRedis =
-    "Not available on the Redis Cluster store yet: delete or block the user to end every session and refresh token";
-bool refusedOnRedis(Provider& p, http::Response& res);
 
 // A 404 or 409 for an Edit to return.
 TenantChange changeError(int status, std::string message, std::string errorCode);

@@ -139,8 +139,103 @@ bool userExists(Provider& p, http::Exchange& ex, const std::string& userId) {
   return false;
 }
 
+// {"sessions":[…]} or {"tokens":[…]} of the items, in order.
+std::string tokensBody(bool sessions, const std::vector<std::vector<std::string>>& parts) {
+  std::string body = sessions ? "{\"sessions\":[" : "{\"tokens\":[";
+  bool first = true;
+  for (const auto& items : parts) {
+    for (const std::string& item : items) {
+      if (!first) body.push_back(',');
+      first = false;
+      body.append(item);
+    }
+  }
+  body.append("]}");
+  return body;
+}
+
+void storeUnreachable(http::Deferred& d) {
+  d.complete([](http::Response& res) {
+    sendManagementError(res, 503, "The store cannot be reached now; try again shortly", "temporarily_unavailable");
+  });
+}
+
+// On Redis (docs/REDIS-STORE.md): the user's records are in one slot; one script lists them.
+// `pick` gets the JSON items of the sessions or families, then answers.
+using SessionItems = std::vector<std::pair<TokenKey, SessionRecord>>;
+using FamilyItems = std::vector<std::pair<TokenKey, RefreshFamily>>;
+
+void redisListUserTokens(Provider& p, http::Deferred dd, const std::string& userId, bool sessions) {
+  auto d = std::make_shared<http::Deferred>(std::move(dd));
+  if (sessions) {
+    return p.redis()->sessionsOfUser(userId, static_cast<uint64_t>(Provider::unixNowMs()),
+                                     [d](store::redis::Answer<SessionItems> a) {
+      if (!a.ok()) return storeUnreachable(*d);
+      std::vector<std::string> items;
+      for (const auto& [k, s] : a.value) items.push_back(sessionJson(s));
+      std::string body = tokensBody(true, {items});
+      d->complete([&](http::Response& res) { sendJson(res, 200, body); });
+    });
+  }
+  p.redis()->familiesOfUser(userId, [d](store::redis::Answer<FamilyItems> a) {
+    if (!a.ok()) return storeUnreachable(*d);
+    std::vector<std::string> items;
+    for (const auto& [k, f] : a.value) items.push_back(refreshJson(k, f));
+    std::string body = tokensBody(false, {items});
+    d->complete([&](http::Response& res) { sendJson(res, 200, body); });
+  });
+}
+
+// GET or DELETE of one of the user's sessions (by sid) or families (by tag) on Redis.
+void redisServeOne(Provider& p, http::Deferred dd, const ParsedId& pid, bool sessions, bool read, std::string_view what) {
+  auto d = std::make_shared<http::Deferred>(std::move(dd));
+  auto notFound = [d, what] { d->complete([what](http::Response& res) { sendManagementError(res, 404, what, "not_found"); }); };
+  auto done = [d](bool ok, std::string_view notFoundText) {
+    d->complete([&](http::Response& res) {
+      if (!ok) return sendManagementError(res, 404, notFoundText, "not_found");
+      sendJson(res, 202, "");
+    });
+  };
+  store::redis::RedisStore* r = p.redis();
+  if (sessions) {
+    return r->sessionsOfUser(pid.userId, static_cast<uint64_t>(Provider::unixNowMs()),
+                             [r, d, pid, read, what, notFound, done](store::redis::Answer<SessionItems> a) {
+      if (!a.ok()) return storeUnreachable(*d);
+      for (const auto& [k, s] : a.value) {
+        if (s.sid != pid.token) continue;
+        if (read) {
+          std::string body = sessionJson(s);
+          return d->complete([&](http::Response& res) { sendJson(res, 200, body); });
+        }
+        store::TokenId id{store::TokenKind::kSession, s.home, k};
+        return r->endSession(id, [d, done, what](store::redis::Answer<std::optional<SessionRecord>> e) {
+          if (!e.ok()) return storeUnreachable(*d);
+          done(e.value.has_value(), what);
+        });
+      }
+      notFound();
+    });
+  }
+  r->familiesOfUser(pid.userId, [r, d, pid, read, what, notFound, done](store::redis::Answer<FamilyItems> a) {
+    if (!a.ok()) return storeUnreachable(*d);
+    for (const auto& [k, f] : a.value) {
+      if (familyTag(k) != pid.token) continue;
+      if (read) {
+        std::string body = refreshJson(k, f);
+        return d->complete([&](http::Response& res) { sendJson(res, 200, body); });
+      }
+      return r->revokeFamily(pid.userId, k, [d, done, what](store::redis::Answer<bool> e) {
+        if (!e.ok()) return storeUnreachable(*d);
+        done(e.value, what);
+      });
+    }
+    notFound();
+  });
+}
+
 void listUserTokens(Provider& p, http::Exchange& ex, const std::string& userId, bool sessions) {
   http::Deferred d = ex.defer();
+  if (p.redis()) return redisListUserTokens(p, std::move(d), userId, sessions);
   scatter(
       p,
       [userId, sessions](Provider& owner) {
@@ -154,21 +249,19 @@ void listUserTokens(Provider& p, http::Exchange& ex, const std::string& userId, 
         return items;
       },
       [d = std::move(d), sessions](std::vector<std::vector<std::string>> perShard) mutable {
-        std::string body = sessions ? "{\"sessions\":[" : "{\"tokens\":[";
-        bool first = true;
-        for (const auto& items : perShard) {
-          for (const std::string& item : items) {
-            if (!first) body.push_back(',');
-            first = false;
-            body.append(item);
-          }
-        }
-        body.append("]}");
+        std::string body = tokensBody(sessions, perShard);
         d.complete([&](http::Response& res) { sendJson(res, 200, body); });
       });
 }
 
 void endUserTokens(Provider& p, http::Deferred d, const std::string& userId, bool sessions) {
+  if (p.redis()) {
+    return p.redis()->endUser(userId, [d = std::make_shared<http::Deferred>(std::move(d))](
+                                          store::redis::Answer<store::ShardStore::Cascade> a) {
+      if (!a.ok()) return storeUnreachable(*d);
+      d->complete([](http::Response& res) { sendJson(res, 202, ""); });
+    }, sessions ? "sessions" : "families");
+  }
   scatter(
       p,
       [userId, sessions](Provider& owner) {
@@ -189,11 +282,11 @@ void serveOne(Provider& p, http::Exchange& ex, std::string_view prefix, bool ses
   if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
   std::string scope = std::string(read ? "read:" : "delete:") + (sessions ? "sessions" : "refresh_tokens");
   if (!authorizeManagement(p, ex, scope)) return;
-  if (refusedOnRedis(p, ex.response)) return;
   ParsedId pid;
   std::string_view what = sessions ? "The session does not exist." : "The refresh token does not exist.";
   if (!rest.empty() || !parseId(id, pid)) return sendManagementError(ex.response, 404, what, "not_found");
   http::Deferred d = ex.defer();
+  if (p.redis()) return redisServeOne(p, std::move(d), pid, sessions, read, what);
   unsigned owner = pid.home % p.shared().shards->size();
   p.onOwner(
       owner,
@@ -231,7 +324,6 @@ void serveUserTokens(Provider& p, http::Exchange& ex, const std::string& userId,
   if (!read && m != http::Method::kDelete) return sendMethodNotAllowed(ex.response);
   std::string scope = std::string(read ? "read:" : "delete:") + (sessions ? "sessions" : "refresh_tokens");
   if (!authorizeManagement(p, ex, scope)) return;
-  if (refusedOnRedis(p, ex.response)) return;
   if (!userExists(p, ex, userId)) return;
   if (read) return listUserTokens(p, ex, userId, sessions);
   endUserTokens(p, ex.defer(), userId, sessions);

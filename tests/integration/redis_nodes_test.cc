@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -207,6 +208,46 @@ TEST_F(RedisNodes, TheManagementAPIsChangesOnOneNodeHoldOnTheOther) {
   expectOAuthError(refresh(rt, "demo-native"), 403, "invalid_grant");
   EXPECT_TRUE(eventually([&] { return api("GET", "/api/v2/users/" + enc(id)).status == 404; }, Millis(5000)))
       << "A still has the user B deleted";
+}
+
+// A user's sessions and refresh tokens through the management API of either node: the lists,
+// the DELETE of one refresh token (with its cascade) and of every session.
+TEST_F(RedisNodes, AUsersSessionsAndRefreshTokensAreListedAndEndedFromAnyNode) {
+  on(0);
+  std::string rt = nativeRt();
+  std::string sttText = stt(rt);
+  on(1);
+  Browser b(port());
+  std::string webRt = jsonField(sttLogin(b, sttText), "refresh_token");
+  ASSERT_FALSE(webRt.empty());
+  HttpResponse sessions = api("GET", "/api/v2/users/" + enc("auth0|demo") + "/sessions");
+  ASSERT_EQ(sessions.status, 200) << sessions.body;
+  EXPECT_NE(sessions.body.find("\"born_from_session_transfer_token\":true"), std::string::npos) << sessions.body;
+  on(0);
+  HttpResponse tokens = api("GET", "/api/v2/users/" + enc("auth0|demo") + "/refresh-tokens");
+  ASSERT_EQ(tokens.status, 200) << tokens.body;
+  // The native family is the one of client demo-native; its id is the first "id" before it.
+  std::regex native("\\{\"id\":\"([^\"]+)\",\"user_id\":\"auth0\\|demo\",\"client_id\":\"demo-native\"");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(tokens.body, m, native)) << tokens.body;
+  std::string nativeId = m[1];
+  HttpResponse one = api("GET", "/api/v2/refresh-tokens/" + enc(nativeId));
+  EXPECT_EQ(one.status, 200) << one.body;
+  HttpResponse gone = api("DELETE", "/api/v2/refresh-tokens/" + enc(nativeId));
+  EXPECT_EQ(gone.status, 202) << gone.raw;
+  EXPECT_EQ(api("GET", "/api/v2/refresh-tokens/" + enc(nativeId)).status, 404);
+  on(1);
+  expectOAuthError(refresh(rt, "demo-native"), 403, "invalid_grant");
+  expectOAuthError(refresh(webRt, "demo-web"), 403, "invalid_grant");  // the cascade
+  expectLoginRequired(promptNone(b));
+  // Every session of the user, from B: a page login on A is ended too.
+  on(0);
+  Browser a(port());
+  pageLogin(a);
+  on(1);
+  EXPECT_EQ(api("DELETE", "/api/v2/users/" + enc("auth0|demo") + "/sessions").status, 202);
+  on(0);
+  expectLoginRequired(promptNone(a));
 }
 
 // One whole Native-to-Web round on raw sockets (thread-safe, unlike the fixture's helpers):

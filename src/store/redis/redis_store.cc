@@ -463,9 +463,10 @@ void RedisStore::endSession(const TokenId& session, Done<std::optional<SessionRe
   });
 }
 
-void RedisStore::endUser(const std::string& userId, Done<ShardStore::Cascade> done) {
+void RedisStore::endUser(const std::string& userId, Done<ShardStore::Cascade> done, std::string_view what) {
   uint16_t home = homeOfUser(userId);
-  run(scripts::endUser(), keyName(home, "uss", userId), {tag(home), userId}, [done = std::move(done)](CommandResult& r) {
+  run(scripts::endUser(), keyName(home, "uss", userId), {tag(home), userId, std::string(what)},
+      [done = std::move(done)](CommandResult& r) {
     if (failed(r, done)) return;
     ShardStore::Cascade out;
     const Reply& rep = r.reply();
@@ -474,6 +475,71 @@ void RedisStore::endUser(const std::string& userId, Done<ShardStore::Cascade> do
       out.families = static_cast<size_t>(rep.elements[1].integer);
     }
     done(Answer<ShardStore::Cascade>{std::nullopt, out});
+  });
+}
+
+namespace {
+// The items of userTokens: {id, field, value, …} each.
+template <class Record, class Of>
+std::vector<std::pair<TokenKey, Record>> itemsOf(const Reply& rep, Of of) {
+  std::vector<std::pair<TokenKey, Record>> out;
+  if (!rep.isArray()) return out;
+  for (const Reply& item : rep.elements) {
+    TokenKey k;
+    if (!item.isArray() || item.elements.empty() || !keyFromId(item.elements[0].str, k)) continue;
+    out.emplace_back(k, of(toMap(item, 1)));
+  }
+  return out;
+}
+
+RefreshFamily familyOf(const Map& m, uint16_t home) {
+  RefreshFamily f;
+  f.home = home;
+  f.clientId = get(m, "c");
+  f.userId = get(m, "u");
+  f.scope = get(m, "sc");
+  f.audience = get(m, "aud");
+  f.sessionId = get(m, "sid");
+  f.authTime = toI64(get(m, "at"));
+  f.createdAtMs = toU64(get(m, "cr"));
+  keyFromId(get(m, "cur"), f.current);
+  keyFromId(get(m, "prev"), f.previous);
+  f.rotatedAtMs = toU64(get(m, "rot"));
+  f.rotating = get(m, "rtg") == "1";
+  f.revoked = get(m, "rv") == "1";
+  f.bornFromSessionTransfer = get(m, "bst") == "1";
+  f.online = get(m, "on") == "1";
+  return f;
+}
+}  // namespace
+
+void RedisStore::sessionsOfUser(const std::string& userId, uint64_t nowMs,
+                                Done<std::vector<std::pair<TokenKey, SessionRecord>>> done) {
+  uint16_t home = homeOfUser(userId);
+  run(scripts::userTokens(), keyName(home, "uss", userId),
+      {tag(home), userId, "sessions", num(nowMs), num(limits_.sessionIdleMs)}, [done = std::move(done), home](CommandResult& r) {
+        if (failed(r, done)) return;
+        auto items = itemsOf<SessionRecord>(r.reply(), [home](const Map& m) { return sessionOf(m, home); });
+        done(Answer<std::vector<std::pair<TokenKey, SessionRecord>>>{std::nullopt, std::move(items)});
+      });
+}
+
+void RedisStore::familiesOfUser(const std::string& userId, Done<std::vector<std::pair<TokenKey, RefreshFamily>>> done) {
+  uint16_t home = homeOfUser(userId);
+  run(scripts::userTokens(), keyName(home, "urf", userId), {tag(home), userId, "families", "0", "0"},
+      [done = std::move(done), home](CommandResult& r) {
+        if (failed(r, done)) return;
+        auto items = itemsOf<RefreshFamily>(r.reply(), [home](const Map& m) { return familyOf(m, home); });
+        done(Answer<std::vector<std::pair<TokenKey, RefreshFamily>>>{std::nullopt, std::move(items)});
+      });
+}
+
+void RedisStore::revokeFamily(const std::string& userId, const TokenKey& family, Done<bool> done) {
+  uint16_t home = homeOfUser(userId);
+  std::string id = keyId(family);
+  run(scripts::revokeFamily(), keyName(home, "rf", id), {tag(home), id}, [done = std::move(done)](CommandResult& r) {
+    if (failed(r, done)) return;
+    done(Answer<bool>{std::nullopt, r.reply().integer == 1});
   });
 }
 

@@ -393,22 +393,67 @@ local ns, nf = revokeFamily(fam)
 return {1, ns, nf}
 )lua";
 
-// KEYS[1] = a key under the user's tag; ARGV: tag, user. A deleted or blocked user: every family
-// revoked with its cascade, then every session left ended. Returns {sessions, families}.
+// KEYS[1] = a key under the user's tag; ARGV: tag, user, what ("all", "sessions", "families").
+// A deleted or blocked user (all), or the management API's DELETE of a user's sessions or refresh
+// tokens: the families revoked with their cascades, the sessions ended (with their online
+// families). Returns {sessions, families}.
 constexpr std::string_view kEndUser = R"lua(
-local user = ARGV[2]
+local user, what = ARGV[2], ARGV[3]
 local ns, nf = 0, 0
-for _, fam in ipairs(redis.call('SMEMBERS', key('urf', user))) do
-  if redis.call('HGET', key('rf', fam), 'rv') == '0' then
-    local s, f = revokeFamily(fam)
-    ns = ns + s
-    nf = nf + 1 + f
+if what ~= 'sessions' then
+  for _, fam in ipairs(redis.call('SMEMBERS', key('urf', user))) do
+    if redis.call('HGET', key('rf', fam), 'rv') == '0' then
+      local s, f = revokeFamily(fam)
+      ns = ns + s
+      nf = nf + 1 + f
+    end
   end
 end
-for _, s in ipairs(redis.call('SMEMBERS', key('uss', user))) do
-  if endSession(s) ~= nil then ns = ns + 1 end
+if what ~= 'families' then
+  for _, s in ipairs(redis.call('SMEMBERS', key('uss', user))) do
+    local r = endSession(s)
+    if r ~= nil then
+      ns = ns + 1
+      nf = nf + num(r.revoked)
+    end
+  end
 end
 return {ns, nf}
+)lua";
+
+// KEYS[1] = a key under the user's tag; ARGV: tag, user, what ("sessions" or "families"), now,
+// idle ms. The user's live sessions or unrevoked families, each as {id, field, value, …}.
+constexpr std::string_view kUserTokens = R"lua(
+local user, what, now, idleMs = ARGV[2], ARGV[3], num(ARGV[4]), num(ARGV[5])
+local out = {}
+if what == 'sessions' then
+  for _, s in ipairs(redis.call('SMEMBERS', key('uss', user))) do
+    local r = hash(key('ss', s))
+    if r ~= nil and sessionEnd(r, idleMs) > now then
+      local item = {s}
+      for _, v in ipairs(flatten(r)) do item[#item + 1] = v end
+      out[#out + 1] = item
+    end
+  end
+else
+  for _, fam in ipairs(redis.call('SMEMBERS', key('urf', user))) do
+    local f = hash(key('rf', fam))
+    if f ~= nil and f.rv == '0' then
+      local item = {fam}
+      for _, v in ipairs(flatten(f)) do item[#item + 1] = v end
+      out[#out + 1] = item
+    end
+  end
+end
+return out
+)lua";
+
+// KEYS[1] = the family; ARGV: tag, family. The management API's DELETE of one refresh token:
+// its family with the cascade. Returns 1 if it was revoked now.
+constexpr std::string_view kRevokeFamily = R"lua(
+if redis.call('HGET', KEYS[1], 'rv') ~= '0' then return 0 end
+revokeFamily(ARGV[2])
+return 1
 )lua";
 
 Script join(std::string_view body) {
@@ -434,5 +479,7 @@ const Script& refreshGrant() { static const Script s = join(kRefreshGrant); retu
 const Script& issue() { static const Script s = join(kIssue); return s; }
 const Script& revokeRefresh() { static const Script s = join(kRevokeRefresh); return s; }
 const Script& endUser() { static const Script s = join(kEndUser); return s; }
+const Script& userTokens() { static const Script s = join(kUserTokens); return s; }
+const Script& revokeFamily() { static const Script s = join(kRevokeFamily); return s; }
 
 }  // namespace handoff::store::redis::scripts

@@ -128,8 +128,15 @@ class RedisStore {
   void findSession(const TokenId& session, uint64_t nowMs, Done<std::optional<SessionRecord>> done);
   void endSession(const TokenId& session, Done<std::optional<SessionRecord>> done);
 
-  // A deleted or blocked user: every family revoked (with its cascade) and every session ended.
-  void endUser(const std::string& userId, Done<ShardStore::Cascade> done);
+  // ── a user's records (the management API) ──
+  // A deleted or blocked user: every family revoked (with its cascade) and every session ended;
+  // or only the sessions, or only the families (`what`: "all", "sessions", "families").
+  void endUser(const std::string& userId, Done<ShardStore::Cascade> done, std::string_view what = "all");
+  void sessionsOfUser(const std::string& userId, uint64_t nowMs,
+                      Done<std::vector<std::pair<TokenKey, SessionRecord>>> done);
+  void familiesOfUser(const std::string& userId, Done<std::vector<std::pair<TokenKey, RefreshFamily>>> done);
+  // One family by its key, with its cascade; true if it was revoked now.
+  void revokeFamily(const std::string& userId, const TokenKey& family, Done<bool> done);
 
   // ── opaque access tokens ──
   void findAccess(const TokenId& access, uint64_t nowMs, Done<std::optional<AccessRecord>> done);

@@ -20,6 +20,8 @@ const Script& exchangeCode();  // single use of a code, its tokens, replay revoc
 const Script& refreshGrant();  // rotation and reuse detection, an access token
 const Script& issue();         // the tokens of a grant that starts a tree
 const Script& revokeRefresh(); // RFC 7009 with the cascade
-const Script& endUser();       // a deleted or blocked user: every family and session
+const Script& endUser();       // a user's families and sessions, or one kind of them
+const Script& userTokens();    // a user's live sessions or unrevoked families
+const Script& revokeFamily();  // one family by its key, with its cascade
 
 }  // namespace handoff::store::redis::scripts
