@@ -32,6 +32,22 @@ Issued fromFamily(const store::RefreshFamily& f) {
   return out;
 }
 
+Issued fromCode(const store::CodeRecord& c, bool online) {
+  Issued out;
+  out.ok = true;
+  out.userId = c.userId;
+  out.clientId = c.clientId;
+  out.scope = c.scope;
+  out.sid = c.sessionId;
+  out.nonce = c.nonce;
+  out.audience = c.audience;
+  out.authTime = c.authTime;
+  out.bornFromSessionTransfer = c.bornFromSessionTransfer;
+  out.online = online;
+  out.home = c.home;
+  return out;
+}
+
 GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant) {
   GrantLog g{"sertft", "fertft", &client, p.clientIp(req), std::string(req.header("user-agent")), p.tenantPtr()};
   switch (grant) {
@@ -187,17 +203,7 @@ void authorizationCodeGrant(Provider& p, http::Exchange& ex, const GrantLog& log
                out.error = c.codeChallenge.empty() ? kPkceDowngrade : kPkceFailed;
                return out;
              }
-             out.ok = true;
-             out.userId = c.userId;
-             out.clientId = c.clientId;
-             out.scope = c.scope;
-             out.sid = c.sessionId;
-             out.nonce = c.nonce;
-             out.audience = c.audience;
-             out.authTime = c.authTime;
-             out.bornFromSessionTransfer = c.bornFromSessionTransfer;
-             out.online = c.bornFromSessionTransfer && c.onlineRefreshTokens;
-             out.home = c.home;
+             out = fromCode(c, c.bornFromSessionTransfer && c.onlineRefreshTokens);
              bool refresh = hasScope(c.scope, "offline_access") && client->allowsGrant(Grant::kRefreshToken);
              store::TokenKey accessKey, familyKey;
              issueOnOwner(owner, *client, out, refresh, now, &accessKey, refresh ? &familyKey : nullptr);

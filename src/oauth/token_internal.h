@@ -56,8 +56,9 @@ struct GrantLog {
   std::shared_ptr<const Tenant> tenant;  // keeps `client` alive across hops and the pool
 };
 
-// A refresh grant's answer from its family (ok, who, what, which session).
+// A grant's answer from the record it rests on: a refresh family, or an exchanged code.
 Issued fromFamily(const store::RefreshFamily& f);
+Issued fromCode(const store::CodeRecord& c, bool online);
 
 GrantLog grantLog(const Provider& p, const http::Request& req, const Client& client, Grant grant);
 // Emits the request's event: success when `error` is null.

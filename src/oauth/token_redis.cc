@@ -59,18 +59,7 @@ void redisAuthorizationCode(Provider& p, http::Exchange& ex, const GrantLog& log
       case RedisStore::Exchange::kReplayed: g.error = kInvalidCode; break;
     }
     if (x.outcome == RedisStore::Exchange::kOk) {
-      const store::CodeRecord& c = x.code;
-      g.ok = true;
-      g.userId = c.userId;
-      g.clientId = c.clientId;
-      g.scope = c.scope;
-      g.sid = c.sessionId;
-      g.nonce = c.nonce;
-      g.audience = c.audience;
-      g.authTime = c.authTime;
-      g.bornFromSessionTransfer = c.bornFromSessionTransfer;
-      g.online = x.online;
-      g.home = c.home;
+      g = fromCode(x.code, x.online);
       if (x.access) g.accessToken = store::encodeToken(*x.access);
       if (x.family) g.refreshToken = store::encodeToken(*x.family);
     }

@@ -132,6 +132,14 @@ local function putSession(s, fields, now, idleMs, absMs)
   if r.bst == '1' and r.cas == '1' then W('SADD', key('born', r.pf), s) end
   return r
 end
+-- A live session seen now: its idle end moves, with its key's expiry and its sid's.
+local function touchSession(s, r, now, idleMs)
+  r.seen = tostring(now)
+  W('HSET', key('ss', s), 'seen', r.seen)
+  local e = sessionEnd(r, idleMs)
+  W('PEXPIREAT', key('ss', s), e)
+  W('SET', key('sidk', r.sid), s, 'PXAT', e)
+end
 local function putExpiring(k, fields, at)
   W('HSET', k, unpack(fields))
   W('PEXPIREAT', k, at)
@@ -209,11 +217,7 @@ if sessionEnd(r, idleMs) <= now then
   endSession(s)
   return {}
 end
-r.seen = tostring(now)
-W('HSET', KEYS[1], 'seen', r.seen)
-local e = sessionEnd(r, idleMs)
-W('PEXPIREAT', KEYS[1], e)
-W('SET', key('sidk', r.sid), s, 'PXAT', e)
+touchSession(s, r, now, idleMs)
 return flatten(r)
 )lua";
 
@@ -300,11 +304,7 @@ if user ~= '' and r.u ~= user then
   endSession(s)
   return {'other_user'}
 end
-r.seen = tostring(now)
-W('HSET', KEYS[1], 'seen', r.seen)
-local e = sessionEnd(r, idleMs)
-W('PEXPIREAT', KEYS[1], e)
-W('SET', key('sidk', r.sid), s, 'PXAT', e)
+touchSession(s, r, now, idleMs)
 local fields = pairsFrom(ARGV, 8, #ARGV - 7)
 for _, kv in ipairs({{'u', r.u}, {'sid', r.sid}, {'at', r.at}, {'used', '0'}}) do
   fields[#fields + 1] = kv[1]; fields[#fields + 1] = kv[2]
