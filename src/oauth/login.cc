@@ -245,14 +245,15 @@ void Provider::serveLogin(void* self, http::Exchange& ex) {
           return startSession(p, std::move(d), *user, location, https);
         }
         if (p.redis()) {
-          return p.redis()->endSession(old, [&p, d = std::make_shared<http::Deferred>(std::move(d)), user, location, https](
-                                                store::redis::Answer<std::optional<store::SessionRecord>> a) {
+          // `tenant` keeps `user` alive while the store answers (a tenant change may swap it).
+          return p.redis()->endSession(old, [&p, d = std::make_shared<http::Deferred>(std::move(d)), tenant, user,
+                                             location, https](store::redis::Answer<std::optional<store::SessionRecord>> a) {
             if (!a.ok()) return storeUnreachable(*d);
             startSession(p, std::move(*d), *user, location, https);
           });
         }
         p.onOwner(old.shard, [key = old.key](Provider& owner) { return owner.store().endSession(key).has_value(); },
-                  [&p, d = std::move(d), user, location = std::move(location), https](bool) mutable {
+                  [&p, d = std::move(d), tenant, user, location = std::move(location), https](bool) mutable {
                     startSession(p, std::move(d), *user, location, https);
                   });
       });
