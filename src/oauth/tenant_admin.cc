@@ -275,6 +275,11 @@ void TenantAdmin::runNext() {
           applied_ += n;
           return publish(core::Status{});
         }
+        if (static_cast<uint64_t>(r.reply().elements[1].integer) < applied_) {
+          // Shorter than what this node has applied: the log was lost (a master without
+          // persistence). Nothing is appended to a log that no longer holds the tenant.
+          return publish(core::Error(core::Errc::kUnavailable, "the tenant's log in Redis lost entries"));
+        }
         queue_.push_front(std::move(step->pending));
         catchUp([this](bool) {
           busy_ = false;
