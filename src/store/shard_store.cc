@@ -38,14 +38,15 @@ uint64_t ShardStore::sessionEndsAtMs(const SessionRecord& s) const {
 }
 
 namespace {
-void addOnce(std::vector<TokenKey>& v, const TokenKey& k) {
-  if (std::find(v.begin(), v.end(), k) == v.end()) v.push_back(k);
+template <class Set>
+void addOnce(Set& s, const TokenKey& k) {
+  s.insert(k);
 }
 template <class Map, class K>
 void removeFrom(Map& map, const K& at, const TokenKey& k) {
   auto it = map.find(at);
   if (it == map.end()) return;
-  std::erase(it->second, k);
+  it->second.erase(k);
   if (it->second.empty()) map.erase(it);
 }
 }  // namespace
@@ -196,7 +197,8 @@ void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) 
   // Sessions born from them go too when the minting client asked for the cascade, with every
   // refresh token issued in them, online or not (SPEC.md §5).
   auto it = bornOf_.find(familyKey);
-  std::vector<TokenKey> born = it != bornOf_.end() ? it->second : std::vector<TokenKey>{};
+  std::vector<TokenKey> born;  // takeSession edits the index
+  if (it != bornOf_.end()) born.assign(it->second.begin(), it->second.end());
   for (const TokenKey& k : born) {
     std::optional<SessionRecord> s = takeSession(k);
     if (!s) continue;
