@@ -199,6 +199,7 @@ core::Status Node::start() {
     st->node = this;
     st->id = i;
     st->provider = std::make_unique<oauth::Provider>(provider_, i, providers_, keys_);
+    st->redisHealthy.store(config_.store.redisCluster.empty());  // on Redis: degraded until connected
     st->provider->setGeo(geo);
     if (tls_) {
       st->tls = std::make_unique<tls::ShardTls>();
@@ -344,8 +345,10 @@ void Node::initShard(core::Shard& shard) {
 }
 
 bool Node::storeDegraded() const {
+  // Only the atomic flags are read: another shard may still be creating its client.
+  if (config_.store.redisCluster.empty()) return false;
   for (const auto& st : states_) {
-    if (st->redis && !st->redisHealthy.load(std::memory_order_relaxed)) return true;
+    if (!st->redisHealthy.load(std::memory_order_relaxed)) return true;
   }
   return false;
 }
