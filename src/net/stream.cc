@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include "handoff/core/log.h"
 #include "handoff/net/refusal.h"
 
@@ -31,6 +33,22 @@ Stream::~Stream() = default;
 
 void Stream::flush() {
   if (closing_ || writing_ || filling_.empty()) return;
+  // Most answers fit in the socket's buffer: written now, without a write request. (A completed
+  // uv_write costs an epoll_ctl: libuv re-arms the socket once its write queue drains.) The
+  // handler hears of it on the next loop turn, as it would from a write request.
+  uv_buf_t b = uv_buf_init(filling_.data(), static_cast<unsigned>(filling_.size()));
+  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
+  if (n == static_cast<int>(filling_.size())) {
+    filling_.clear();
+    writtenPending_ = true;
+    startIdle();
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    close();
+    return;
+  }
+  if (n > 0) filling_.erase(0, static_cast<size_t>(n));
   startWrite();
 }
 
@@ -54,15 +72,19 @@ void Stream::onWriteCb(uv_write_t* req, int status) {
     s->close();
     return;
   }
-  if (!s->filling_.empty()) {
-    s->startWrite();
+  s->afterWrite();
+}
+
+void Stream::afterWrite() {
+  if (!filling_.empty()) {
+    flush();
     return;
   }
-  if (s->closeAfterFlush_) {
-    s->close();
+  if (closeAfterFlush_) {
+    close();
     return;
   }
-  s->handler_->onWritten();
+  handler_->onWritten();
 }
 
 void Stream::pauseReading() {
@@ -108,6 +130,11 @@ void Stream::onTimerCb(uv_timer_t* t) {
 
 void Stream::wakeSoon() {
   if (closing_) return;
+  wakePending_ = true;
+  startIdle();
+}
+
+void Stream::startIdle() {
   if (!idle_) {
     idle_ = std::make_unique<uv_idle_t>();
     uv_idle_init(server_.loop_, idle_.get());
@@ -120,7 +147,10 @@ void Stream::wakeSoon() {
 void Stream::onIdleCb(uv_idle_t* h) {
   Stream* s = static_cast<Stream*>(h->data);
   uv_idle_stop(h);
-  if (!s->closing_) s->handler_->onWake();
+  bool written = std::exchange(s->writtenPending_, false);
+  bool wake = std::exchange(s->wakePending_, false);
+  if (written && !s->closing_) s->afterWrite();
+  if (wake && !s->closing_) s->handler_->onWake();
 }
 
 void Stream::closeAfterFlush() {
@@ -131,6 +161,7 @@ void Stream::closeAfterFlush() {
   } else {
     closeAfterFlush_ = true;
     flush();
+    if (!closing_ && writeIdle()) close();  // the kernel took it all at once
   }
 }
 

@@ -30,7 +30,8 @@ class Stream final : public Transport {
   Stream& operator=(const Stream&) = delete;
 
   std::string& out() override { return filling_; }
-  // One uv_write of everything appended; if a write is in flight, it follows it.
+  // Writes everything appended: at once when the socket takes it all (the handler's onWritten
+  // follows on the next loop turn), else by one uv_write; if a write is in flight, it follows it.
   void flush() override;
   bool writeIdle() const override { return !writing_ && filling_.empty(); }
 
@@ -38,7 +39,7 @@ class Stream final : public Transport {
   void resumeReading() override;
   void armTimer(uint64_t ms) override;
   void disarmTimer() override;
-  // A uv_idle handle, created on first use (most connections never need one).
+  // A uv_idle handle, created on first use (it also tells the handler of writes done at once).
   void wakeSoon() override;
 
   void close() override;
@@ -57,6 +58,8 @@ class Stream final : public Transport {
   Stream(TcpServer& server, uint64_t id);
   ~Stream();
   void startWrite();
+  void afterWrite();  // everything handed over has been written: more, close, or tell the handler
+  void startIdle();   // runs onIdleCb on the next loop turn (wakeSoon, and writes done at once)
   static void onAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onReadCb(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
   static void onWriteCb(uv_write_t* req, int status);
@@ -80,6 +83,8 @@ class Stream final : public Transport {
   bool reading_ = false;
   bool closing_ = false;
   bool closeAfterFlush_ = false;
+  bool writtenPending_ = false;  // a write completed in flush(): afterWrite on the next turn
+  bool wakePending_ = false;     // wakeSoon was asked
   int handlesOpen_ = 0;
   Stream* prev_ = nullptr;  // the server's list of live streams
   Stream* next_ = nullptr;
