@@ -38,10 +38,7 @@ uint64_t ShardStore::sessionEndsAtMs(const SessionRecord& s) const {
 }
 
 namespace {
-template <class Set>
-void addOnce(Set& s, const TokenKey& k) {
-  s.insert(k);
-}
+void addOnce(KeySet& s, const TokenKey& k) { s.insert(k); }
 template <class Map, class K>
 void removeFrom(Map& map, const K& at, const TokenKey& k) {
   auto it = map.find(at);
@@ -178,14 +175,14 @@ size_t ShardStore::revokeFamiliesOfSession(std::string_view sid, bool all) {
   auto it = familiesBySid_.find(std::string(sid));
   if (sid.empty() || it == familiesBySid_.end()) return 0;
   size_t n = 0;
-  for (const TokenKey& k : it->second) {
+  it->second.forEach([&](const TokenKey& k) {
     RefreshFamily* f = families_.find(k);
     if (f != nullptr && !f->revoked && (all || f->online)) {
       f->revoked = true;
       logKey(RecordType::kFamilyRevoked, k);
       ++n;
     }
-  }
+  });
   return n;
 }
 
@@ -198,7 +195,7 @@ void ShardStore::revokeFamily(RefreshFamily& family, const TokenKey& familyKey) 
   // refresh token issued in them, online or not (SPEC.md §5).
   auto it = bornOf_.find(familyKey);
   std::vector<TokenKey> born;  // takeSession edits the index
-  if (it != bornOf_.end()) born.assign(it->second.begin(), it->second.end());
+  if (it != bornOf_.end()) born = it->second.keys();
   for (const TokenKey& k : born) {
     std::optional<SessionRecord> s = takeSession(k);
     if (!s) continue;

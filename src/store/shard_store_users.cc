@@ -9,10 +9,10 @@ std::vector<std::pair<TokenKey, SessionRecord>> ShardStore::sessionsOfUser(const
   std::vector<std::pair<TokenKey, SessionRecord>> out;
   auto it = sessionsByUser_.find(userId);
   if (it == sessionsByUser_.end()) return out;
-  for (const TokenKey& k : it->second) {
+  it->second.forEach([&](const TokenKey& k) {
     SessionRecord* s = sessions_.find(k);
     if (s != nullptr && !sessionExpired(*s, nowMs)) out.emplace_back(k, *s);
-  }
+  });
   return out;
 }
 
@@ -20,10 +20,10 @@ std::vector<std::pair<TokenKey, RefreshFamily>> ShardStore::familiesOfUser(const
   std::vector<std::pair<TokenKey, RefreshFamily>> out;
   auto it = familiesByUser_.find(userId);
   if (it == familiesByUser_.end()) return out;
-  for (const TokenKey& k : it->second) {
+  it->second.forEach([&](const TokenKey& k) {
     const RefreshFamily* f = families_.find(k);
     if (f != nullptr && !f->revoked) out.emplace_back(k, *f);
-  }
+  });
   return out;
 }
 
@@ -43,7 +43,7 @@ bool ShardStore::revokeFamilyOfUser(const std::string& userId, const TokenKey& f
 size_t ShardStore::endSessionsOfUser(const std::string& userId) {
   auto it = sessionsByUser_.find(userId);
   if (it == sessionsByUser_.end()) return 0;
-  std::vector<TokenKey> keys(it->second.begin(), it->second.end());  // endSession edits the index
+  std::vector<TokenKey> keys = it->second.keys();  // endSession edits the index
   size_t n = 0;
   for (const TokenKey& k : keys) n += endSession(k).has_value() ? 1 : 0;
   return n;
@@ -52,7 +52,7 @@ size_t ShardStore::endSessionsOfUser(const std::string& userId) {
 size_t ShardStore::revokeFamiliesOfUser(const std::string& userId) {
   auto it = familiesByUser_.find(userId);
   if (it == familiesByUser_.end()) return 0;
-  std::vector<TokenKey> keys(it->second.begin(), it->second.end());  // a cascade may edit the indexes
+  std::vector<TokenKey> keys = it->second.keys();  // a cascade may edit the indexes
   size_t n = 0;
   for (const TokenKey& k : keys) {
     RefreshFamily* f = families_.find(k);

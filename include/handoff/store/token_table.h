@@ -74,7 +74,7 @@ class TokenTable {
   static constexpr size_t kMigrateSlots = 32;  // old slots emptied per insert while growing
 
   explicit TokenTable(size_t initialCapacity = 1024) : seed_(nextTableSeed()) {
-    size_t cap = 16;
+    size_t cap = 4;
     while (cap < initialCapacity) cap *= 2;
     cur_.allocate(cap);
   }
