@@ -73,9 +73,19 @@ class TlsTransport final : public net::StreamHandler, public net::Transport {
       if (received_) bump(shard_.counters.failedClosed);  // a bare connect-and-close is a probe, not a failure
       return inner_->onEof();
     }
-    if ((paused_ || starved_) && (SSL_pending(ssl_.get()) > 0 || BIO_pending(rbio_) > 0)) {
-      eofPending_ = true;  // told once the requests already received have been handed up
-      return;
+    // The requests already received go up before the end of stream: what is waiting in the SSL
+    // is handed up now if the handler has room (a wake-up may be due for it, but only after this
+    // loop turn's reads), and the end waits behind whatever still does not fit.
+    if (SSL_pending(ssl_.get()) > 0 || BIO_pending(rbio_) > 0) {
+      if (!paused_ && !starved_) {
+        deliver();
+        sendPending();
+      }
+      if (failed_ || below_.closing()) return;
+      if ((paused_ || starved_) && (SSL_pending(ssl_.get()) > 0 || BIO_pending(rbio_) > 0)) {
+        eofPending_ = true;  // told once the requests already received have been handed up
+        return;
+      }
     }
     inner_->onEof();
   }
