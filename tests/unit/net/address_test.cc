@@ -1,6 +1,9 @@
 #include "handoff/net/address.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 namespace handoff::net {
 namespace {
@@ -15,6 +18,22 @@ TEST(SocketAddress, ParsesIpv4AndIpv6) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(b->family(), AF_INET6);
   EXPECT_EQ(b->toString(), "[::1]:0");
+}
+
+// The IPv4 text is written by hand: it must match inet_ntop for every byte value in every place.
+TEST(SocketAddress, Ipv4TextMatchesInetNtop) {
+  for (unsigned v = 0; v < 256; ++v) {
+    for (unsigned place = 0; place < 4; ++place) {
+      unsigned char bytes[4] = {10, 200, 7, 99};
+      bytes[place] = static_cast<unsigned char>(v);
+      sockaddr_in sin{};
+      sin.sin_family = AF_INET;
+      std::memcpy(&sin.sin_addr, bytes, 4);
+      char want[INET_ADDRSTRLEN];
+      ASSERT_NE(inet_ntop(AF_INET, &sin.sin_addr, want, sizeof want), nullptr);
+      EXPECT_EQ(SocketAddress(reinterpret_cast<sockaddr*>(&sin), sizeof sin).ip(), want);
+    }
+  }
 }
 
 TEST(SocketAddress, RefusesMalformedInput) {
