@@ -117,15 +117,33 @@ void Stream::onReadCb(uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
   }
 }
 
+// A connection moves its deadline two or three times a request (header, answer owed, idle):
+// restarting the uv timer each time was a heap removal and insertion per move. The timer is
+// restarted only to bring it earlier; one that would fire too early finds the later deadline
+// and sleeps again for the rest, and one that finds no deadline does nothing.
 void Stream::armTimer(uint64_t ms) {
-  if (!closing_) uv_timer_start(&timer_, onTimerCb, ms, 0);
+  if (closing_) return;
+  uint64_t now = uv_now(server_.loop_);
+  deadline_ = now + ms;
+  if (timerDue_ != 0 && timerDue_ <= deadline_) return;
+  timerDue_ = deadline_;
+  uv_timer_start(&timer_, onTimerCb, ms, 0);
 }
 
-void Stream::disarmTimer() { uv_timer_stop(&timer_); }
+void Stream::disarmTimer() { deadline_ = 0; }
 
 void Stream::onTimerCb(uv_timer_t* t) {
   Stream* s = static_cast<Stream*>(t->data);
-  if (!s->closing_) s->handler_->onTimeout();
+  s->timerDue_ = 0;
+  if (s->closing_ || s->deadline_ == 0) return;
+  uint64_t now = uv_now(s->server_.loop_);
+  if (now < s->deadline_) {
+    s->timerDue_ = s->deadline_;
+    uv_timer_start(&s->timer_, onTimerCb, s->deadline_ - now, 0);
+    return;
+  }
+  s->deadline_ = 0;
+  s->handler_->onTimeout();
 }
 
 void Stream::wakeSoon() {

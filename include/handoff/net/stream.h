@@ -83,6 +83,8 @@ class Stream final : public Transport {
   bool reading_ = false;
   bool closing_ = false;
   bool closeAfterFlush_ = false;
+  uint64_t deadline_ = 0;  // loop time at which onTimeout is due; 0: none
+  uint64_t timerDue_ = 0;  // loop time at which the uv timer fires; 0: not running
   bool writtenPending_ = false;  // a write completed in flush(): afterWrite on the next turn
   bool wakePending_ = false;     // wakeSoon was asked
   int handlesOpen_ = 0;
