@@ -161,11 +161,7 @@ void respondError(const Provider& p, http::Response& res, const Reply& r, const 
   respond(p, res, r, {{"error", e.error}, {"error_description", e.description}}, extra);
 }
 
-// The query the login page keeps: never an STT (a probe leaves it unconsumed, and it must not
-// travel further in URLs), never a stale sso_ref.
-namespace {
 std::string loginQuery(std::string_view query) { return withoutParam(withoutParam(query, kSttParam), kSsoRefParam); }
-}  // namespace
 
 void toLoginPage(http::Response& res, std::string_view query, std::span<const http::Header> extra) {
   std::string location = "/u/login?";
@@ -215,7 +211,7 @@ void Provider::serveAuthorize(void* self, http::Exchange& ex) {
     rq.reply = std::move(reply);
     rq.code = std::move(code);
     rq.promptNone = promptNone;
-    rq.loginQuery = loginQuery(req.query);
+    rq.query = std::string(req.query);  // copied: loginQuery is needed only if the redemption fails
     store::TokenId current;
     if (store::decodeToken(findCookie(req, kSessionCookie), TokenKind::kSession,
                            p.tokenShards(), &current)) {

@@ -96,7 +96,7 @@ void fail(Provider& p, http::Deferred& d, Flow& f, RedeemFailure failure) {
   }
   e.detailsJson = details.take();
   events::LogId id = p.emit(std::move(e));
-  std::string query = f.rq.loginQuery;
+  std::string query = loginQuery(f.rq.query);
   if (id.ms != 0) query.append(query.empty() ? "" : "&").append(kSsoRefParam).append("=").append(events::formatLogId(id));
   d.complete([&](http::Response& res) {
     if (f.rq.promptNone) return respondError(p, res, f.rq.reply, kLoginRequired, f.headers);

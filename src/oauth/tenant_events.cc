@@ -8,6 +8,8 @@
 
 namespace handoff::oauth {
 
+Details::Details() { out_.reserve(256); }  // an event's details: no regrowth on the way
+
 void Details::key(std::string_view k) {
   if (out_.size() > 1) out_.push_back(',');
   core::appendJsonString(out_, k);
@@ -35,7 +37,7 @@ Details& Details::flag(std::string_view k, bool value) {
 std::string Details::take() {
   out_.push_back('}');
   std::string out = std::move(out_);
-  out_ = "{";
+  out_.assign("{");
   return out;
 }
 

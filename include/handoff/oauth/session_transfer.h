@@ -46,7 +46,7 @@ struct RedeemRequest {
   Reply reply;
   store::CodeRecord code;   // the code to mint on success (client, redirect, scope, PKCE, nonce)
   bool promptNone = false;
-  std::string loginQuery;   // the /authorize query without the STT, for the login page
+  std::string query;        // the /authorize query as sent (a failure's login page drops the STT)
   std::optional<store::TokenId> session;  // the browser's existing session cookie, if any
   std::string ip;           // the redeeming client's IP, normalised
   uint32_t asn = 0;         // its ASN; 0 when unknown (no ASN database yet: asn binding fails closed)
@@ -63,5 +63,8 @@ void redeemSessionTransfer(Provider& p, http::Exchange& ex, const Client& web, R
 
 // The /authorize query without `name=...` pairs (the login page must not carry the STT).
 std::string withoutParam(std::string_view query, std::string_view name);
+// The query the login page keeps: never an STT (a probe leaves it unconsumed, and it must not
+// travel further in URLs), never a stale sso_ref.
+std::string loginQuery(std::string_view query);
 
 }  // namespace handoff::oauth

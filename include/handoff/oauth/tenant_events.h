@@ -18,6 +18,7 @@ struct Client;
 // A JSON object, built key by key (keys are ours, values escaped).
 class Details {
  public:
+  Details();
   Details& str(std::string_view key, std::string_view value);
   Details& num(std::string_view key, int64_t value);
   Details& flag(std::string_view key, bool value);
