@@ -155,5 +155,23 @@ TEST_F(HttpEdge, IdleKeepAliveConnectionIsClosedSilently) {
   EXPECT_GE(msSince(t0), 200);
 }
 
+// The connection's timer is moved lazily (net/stream.cc): a header deadline armed before the
+// idle one, shorter than it, must not close a keep-alive connection that is merely idle, and the
+// idle deadline must still hold after that early wake-up.
+TEST_F(HttpEdge, AnIdleDeadlineLongerThanTheHeaderOneHolds) {
+  ASSERT_NO_FATAL_FAILURE(launchWithLimits("header_timeout_ms = 150\nidle_timeout_ms = 900"));
+  Client c(port());
+  auto r = c.roundTrip(kGetHealthz);
+  ASSERT_TRUE(r) << c.error();
+  std::this_thread::sleep_for(450ms);  // past the header deadline, within the idle one
+  r = c.roundTrip(kGetHealthz);
+  ASSERT_TRUE(r) << "closed while idle for less than idle_timeout_ms: " << c.error();
+  EXPECT_EQ(r->status, 200);
+  auto t0 = Clock::now();
+  auto rest = c.readUntilEof(5s);
+  ASSERT_TRUE(rest) << "idle connection not closed";
+  EXPECT_GE(msSince(t0), 700);
+}
+
 }  // namespace
 }  // namespace handoff::it
