@@ -106,6 +106,12 @@ DecodeStatus decodeForm(std::string_view in, core::Arena& arena, ParamList& out,
     size_t nameEncoded = std::string_view::npos;
     size_t valueEncoded = std::string_view::npos;
     for (; pos < in.size(); ++pos) {
+      // Runs of plain bytes four at a time (kPlain is 0).
+      while (pos + 4 <= in.size() && (kFormByteClass[bytes[pos]] | kFormByteClass[bytes[pos + 1]] |
+                                      kFormByteClass[bytes[pos + 2]] | kFormByteClass[bytes[pos + 3]]) == kPlain) {
+        pos += 4;
+      }
+      if (pos == in.size()) break;
       uint8_t k = kFormByteClass[bytes[pos]];
       if (k == kPlain) continue;
       if (k == kAmpersand) break;

@@ -126,15 +126,22 @@ size_t Session::scanLimit() {
 // parser up to the end of the head at most ("\r\n\r\n"), so that a chunked body that follows is
 // scanned by scanChunked from its first byte. A CR at the end of the buffer waits for the next.
 size_t Session::scanHead() {
+  // A line at a time with memchr (vectorised): its LF, then any CR before it, which must be the
+  // byte right before the LF.
   const char* b = buf_.get();
-  for (size_t i = parsed_; i < filled_; ++i) {
-    if (b[i] == '\n') return SIZE_MAX;  // an LF after a CR is stepped over below
-    if (b[i] != '\r') continue;
-    if (i + 1 == filled_) return i;
-    if (b[i + 1] != '\n') return SIZE_MAX;
-    ++i;
+  size_t i = parsed_;
+  while (i < filled_) {
+    const auto* lf = static_cast<const char*>(std::memchr(b + i, '\n', filled_ - i));
+    size_t end = lf != nullptr ? static_cast<size_t>(lf - b) : filled_;
+    const auto* cr = static_cast<const char*>(std::memchr(b + i, '\r', end - i));
+    if (cr == nullptr) return end == filled_ ? filled_ : SIZE_MAX;  // all plain, or a bare LF
+    size_t at = static_cast<size_t>(cr - b);
+    if (at + 1 < end) return SIZE_MAX;  // a CR followed by something else than LF
+    if (end == filled_) return at;      // a CR as the last byte: the next one decides
+    i = end;                            // CRLF: i is the LF
     // The buffer holds the whole head from start_ (only a chunked body detaches).
     if (i >= start_ + 3 && b[i - 3] == '\r' && b[i - 2] == '\n') return i + 1;
+    ++i;
   }
   return filled_;
 }
