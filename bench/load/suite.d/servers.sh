@@ -60,7 +60,7 @@ start_handoff() {  # start_handoff ALG SHARDS → hpid hport hdir handoff_cmd
   local alg=$1 s=$2 pin=()
   [ "$s" = 1 ] && pin=(taskset -c 1)
   hdir=$(mktemp -d "$work/handoff-XXXXXX")
-  local cmd=("${pin[@]}" "$handoffd" --config "$work/tenant-$alg.toml" --threads "$s" --data-dir "$hdir/data"
+  local cmd=("${pin[@]}" "${handoffd_prefix[@]}" "$handoffd" --config "$work/tenant-$alg.toml" --threads "$s" --data-dir "$hdir/data"
              --log-level warn "${geo_args[@]}")
   "${cmd[@]}" > "$hdir/out" 2> "$hdir/err" &
   hpid=$!
