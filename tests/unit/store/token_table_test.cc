@@ -303,5 +303,51 @@ TEST(TokenTable, AScanAcrossGrowthsVisitsEveryRecordThatStays) {
   EXPECT_GT(grewMidScan, 0u) << "no growth during a scan: the test does not exercise it";
 }
 
+// A record that counts its lives: the table must construct records only where it holds them
+// (a growth used to default-construct every slot of the new array: seconds for a big session
+// table) and destroy each exactly once, through moves, erases, takes, growth and its own end.
+struct Counted {
+  static inline long alive = 0, made = 0;
+  std::string payload;  // owns memory: a double destruction or a leak shows under ASan
+  Counted() { ++alive, ++made; }
+  explicit Counted(std::string p) : payload(std::move(p)) { ++alive, ++made; }
+  Counted(Counted&& o) noexcept : payload(std::move(o.payload)) { ++alive, ++made; }
+  Counted& operator=(Counted&& o) noexcept {
+    payload = std::move(o.payload);
+    return *this;
+  }
+  ~Counted() { --alive; }
+};
+
+TEST(TokenTable, ConstructsRecordsOnlyWhereItHoldsThem) {
+  Counted::alive = Counted::made = 0;
+  {
+    TokenTable<Counted> t(16);
+    std::mt19937_64 rng(11);
+    std::vector<TokenKey> keys;
+    for (int i = 0; i < 20000; ++i) {
+      keys.push_back({rng(), rng()});
+      ASSERT_TRUE(t.insert(keys.back(), Counted(std::string(40, 'r'))));
+      // Alive: the table's records, nothing per empty slot (the argument is gone by now).
+      ASSERT_EQ(Counted::alive, static_cast<long>(t.size())) << "after " << i + 1 << " inserts";
+    }
+    EXPECT_GE(t.capacity(), 16384u);
+    // Each record is made once as the argument, moved into the table, and moved again at most
+    // once per growth it lives through (a dozen here) or per backward shift.
+    for (size_t i = 0; i < keys.size(); i += 3) {
+      if (i % 2 == 0) {
+        ASSERT_TRUE(t.erase(keys[i]));
+      } else {
+        auto taken = t.take(keys[i]);
+        ASSERT_TRUE(taken);
+        EXPECT_EQ(taken->payload, std::string(40, 'r'));
+      }
+    }
+    EXPECT_EQ(Counted::alive, static_cast<long>(t.size()));
+    EXPECT_LT(Counted::made, 20000L * 16) << "records made per slot, not per record";
+  }
+  EXPECT_EQ(Counted::alive, 0) << "every record destroyed once with the table";
+}
+
 }  // namespace
 }  // namespace handoff::store
