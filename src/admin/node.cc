@@ -12,6 +12,7 @@
 
 #include "handoff/core/log.h"
 #include "handoff/core/signals.h"
+#include "handoff/http/params.h"
 #include "handoff/http/session.h"
 #include "handoff/oauth/discovery.h"
 #include "handoff/store/recovery.h"
@@ -180,6 +181,8 @@ core::Status Node::start() {
   provider_.issuer =
       oauth::issuerFor(config_.tenant.domain, listeners_.front().bound.toString(), listeners_.front().tls);
   provider_.managementAudience = provider_.issuer + "api/v2/";
+  provider_.issuerEncoded.clear();
+  http::appendUrlEncoded(provider_.issuerEncoded, provider_.issuer);
   provider_.domains = tenantDomains(config_, listeners_.front().bound);
   provider_.policy = config_.policy;
   auto proxies = net::TrustedProxies::parse(config_.proxy.trusted);

@@ -135,19 +135,29 @@ bool isProbe(const http::Request& req) {
 
 void respond(const Provider& p, http::Response& res, const Reply& r, std::initializer_list<http::Param> fields,
              std::span<const http::Header> extra) {
-  std::vector<http::Param> all(fields);
-  if (!r.state.empty()) all.push_back({"state", r.state});
-  all.push_back({"iss", p.shared().issuer});
-  if (r.mode == ResponseMode::kFormPost) return sendFormPost(res, r.redirectUri, all, extra);
-  std::string location = r.redirectUri;
+  if (r.mode == ResponseMode::kFormPost) {
+    std::vector<http::Param> all(fields);
+    if (!r.state.empty()) all.push_back({"state", r.state});
+    all.push_back({"iss", p.shared().issuer});
+    return sendFormPost(res, r.redirectUri, all, extra);
+  }
+  std::string location;
+  location.reserve(r.redirectUri.size() + r.state.size() + p.shared().issuerEncoded.size() + 96);
+  location = r.redirectUri;
   char last = location.back();  // callbacks are absolute URLs: never empty
   if (last != '?' && last != '&') location.push_back(location.find('?') == std::string::npos ? '?' : '&');
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (i > 0) location.push_back('&');
-    http::appendUrlEncoded(location, all[i].name);
+  for (const http::Param& f : fields) {
+    http::appendUrlEncoded(location, f.name);
     location.push_back('=');
-    http::appendUrlEncoded(location, all[i].value);
+    http::appendUrlEncoded(location, f.value);
+    location.push_back('&');
   }
+  if (!r.state.empty()) {
+    location.append("state=");
+    http::appendUrlEncoded(location, r.state);
+    location.push_back('&');
+  }
+  location.append("iss=").append(p.shared().issuerEncoded);  // encoded once, at start
   res.start(302);
   res.header("Location", location);
   res.header("Cache-Control", "no-store");

@@ -118,7 +118,7 @@ void storeUnreachable(http::Deferred& d) {
 void startSession(Provider& p, http::Deferred d, const User& user, const std::string& location, bool https) {
   store::SessionRecord rec;
   rec.userId = user.userId;
-  rec.sid = randomToken(16);  // the public `sid` claim: not the cookie value
+  rec.sid = p.randomSid();  // the public `sid` claim: not the cookie value
   rec.authTime = Provider::unixNow();
   if (p.redis()) {  // at the user's home: every node finds it, and its tree grows beside it
     return p.redis()->putSession(rec, p.random16(), static_cast<uint64_t>(Provider::unixNowMs()),

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "handoff/core/base64.h"
 #include "handoff/http/json.h"
 #include "handoff/oauth/crypto.h"
 #include "mgmt_sessions.h"
@@ -31,6 +32,13 @@ std::array<uint8_t, 16> Provider::random16() {
   std::memset(randomPool_.data() + randomUsed_, 0, 16);
   randomUsed_ += 16;
   return b;
+}
+
+std::string Provider::randomSid() {
+  std::array<uint8_t, 16> b = random16();
+  std::string out(core::base64UrlEncodedLength(b.size()), '\0');
+  core::encodeBase64Url(b.data(), b.size(), out.data());
+  return out;
 }
 
 namespace {

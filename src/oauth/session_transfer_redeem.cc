@@ -123,11 +123,11 @@ void succeed(Provider& p, http::Deferred& d, Flow& f, const std::string& code, b
 }
 
 // The session an STT gives birth to, and its code (SPEC.md §3, §4).
-store::SessionRecord bornSession(const Provider& p, const store::SttRecord& rec) {
+store::SessionRecord bornSession(Provider& p, const store::SttRecord& rec) {
   const config::PolicyConfig& policy = p.shared().policy;
   store::SessionRecord s;
   s.userId = rec.userId;
-  s.sid = randomToken(16);
+  s.sid = p.randomSid();
   s.authTime = rec.authTime;  // SPEC.md §3: auth_time of the parent grant
   s.bornFromSessionTransfer = true;
   s.parentFamily = rec.parentFamily;

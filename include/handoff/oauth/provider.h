@@ -45,6 +45,7 @@ struct ProviderShared {
   TenantAdmin* tenantAdmin = nullptr;    // the management API's changes (shard 0); null: read-only
   std::string issuer;                // "http://127.0.0.1:8080/"
   std::string managementAudience;    // issuer + "api/v2/"
+  std::string issuerEncoded;         // the issuer percent-encoded: the `iss` of every redirect
   std::vector<std::string> domains;  // hosts that name this tenant (the STT audience's host)
   std::string discovery;             // built once the routes are known
   ProviderOptions options;
@@ -154,6 +155,9 @@ class Provider {
   // CSPRNG refills 64 keys at a time (a call per token cost more than the key's whole record);
   // bytes handed out are wiped from the pool.
   std::array<uint8_t, 16> random16();
+  // A session's public `sid`: 16 bytes of random16() in base64url (22 characters), as
+  // randomToken(16) writes it, without a CSPRNG call of its own.
+  std::string randomSid();
 
   // Monotonic milliseconds of this shard's loop, and wall-clock seconds for JWT claims. Both
   // include the test clock's offset (zero unless --test-clock moved it).
