@@ -3,6 +3,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace handoff::http {
 
 namespace {
@@ -27,6 +31,30 @@ constexpr auto kFormByteClass = [] {
   t[0] = kEncoded;
   return t;
 }();
+
+// The first byte at or after `pos` (and before `end`) that is not kPlain, or `end`: sixteen bytes
+// at a time where SSE2 is (every x86-64), else four.
+size_t skipPlain(const unsigned char* b, size_t pos, size_t end) {
+#if defined(__SSE2__)
+  const __m128i amp = _mm_set1_epi8('&'), eq = _mm_set1_epi8('='), pct = _mm_set1_epi8('%');
+  const __m128i plus = _mm_set1_epi8('+'), nul = _mm_setzero_si128();
+  while (end - pos >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + pos));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, amp), _mm_cmpeq_epi8(v, eq)),
+                               _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, plus)),
+                                            _mm_cmpeq_epi8(v, nul)));
+    if (int mask = _mm_movemask_epi8(hit); mask != 0) return pos + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    pos += 16;
+  }
+#else
+  while (end - pos >= 4 && (kFormByteClass[b[pos]] | kFormByteClass[b[pos + 1]] | kFormByteClass[b[pos + 2]] |
+                            kFormByteClass[b[pos + 3]]) == kPlain) {
+    pos += 4;
+  }
+#endif
+  while (pos < end && kFormByteClass[b[pos]] == kPlain) ++pos;
+  return pos;
+}
 
 // Decodes one form component (a name or a value) whose first byte needing decoding is at
 // `first` (raw.size() when none does). Returns false when it is malformed.
@@ -82,6 +110,7 @@ constexpr bool isUnreserved(unsigned char c) {
 }  // namespace
 
 const Param* ParamList::find(std::string_view name) const {
+  if ((names_ & nameBit(name)) == 0) return nullptr;
   for (const Param& p : params_) {
     if (p.name == name) return &p;
   }
@@ -105,15 +134,10 @@ DecodeStatus decodeForm(std::string_view in, core::Arena& arena, ParamList& out,
     size_t eq = std::string_view::npos;
     size_t nameEncoded = std::string_view::npos;
     size_t valueEncoded = std::string_view::npos;
-    for (; pos < in.size(); ++pos) {
-      // Runs of plain bytes four at a time (kPlain is 0).
-      while (pos + 4 <= in.size() && (kFormByteClass[bytes[pos]] | kFormByteClass[bytes[pos + 1]] |
-                                      kFormByteClass[bytes[pos + 2]] | kFormByteClass[bytes[pos + 3]]) == kPlain) {
-        pos += 4;
-      }
+    for (;; ++pos) {
+      pos = skipPlain(bytes, pos, in.size());
       if (pos == in.size()) break;
       uint8_t k = kFormByteClass[bytes[pos]];
-      if (k == kPlain) continue;
       if (k == kAmpersand) break;
       if (k == kEquals) {
         if (eq == std::string_view::npos) eq = pos;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -208,6 +209,37 @@ TEST(ParamListTest, FindReturnsFirstMatchAndGetIsEmptyWhenAbsent) {
   EXPECT_EQ(list.begin(), list.end());
 }
 
+// The name filter only skips scans: every held name is found (the first of its kind), names not
+// held are not, whichever bits they share, and clear() forgets the names as well as the pairs.
+TEST(ParamListTest, TheNameFilterNeverHidesAHeldName) {
+  std::mt19937 rng(7);
+  std::vector<std::string> held, absent;
+  auto randomName = [&] {
+    std::string s(1 + rng() % 24, 'x');
+    for (char& c : s) c = static_cast<char>('a' + rng() % 26);
+    return s;
+  };
+  while (held.size() < 64) held.push_back(randomName());
+  while (absent.size() < 2000) {
+    std::string s = randomName();
+    if (std::find(held.begin(), held.end(), s) == held.end()) absent.push_back(s);
+  }
+  ParamList list;
+  list.add({"", "empty"});
+  for (const std::string& n : held) list.add({n, n});
+  for (const std::string& n : held) {
+    ASSERT_NE(list.find(n), nullptr) << n;
+    EXPECT_EQ(list.find(n), &*std::find_if(list.begin(), list.end(), [&](const Param& p) { return p.name == n; }));
+  }
+  EXPECT_EQ(list.get(""), "empty");
+  for (const std::string& n : absent) EXPECT_EQ(list.find(n), nullptr) << n;
+  list.clear();
+  for (const std::string& n : held) EXPECT_EQ(list.find(n), nullptr) << n;
+  EXPECT_FALSE(list.has(""));
+  list.add({held[0], "again"});
+  EXPECT_EQ(list.get(held[0]), "again");
+}
+
 TEST(CookieDecode, SplitsOnSemicolonAndTrimsSpaces) {
   ParamList list;
   decodeCookies("sid=abc; theme=dark;lang=en ;  \tx = y ", list);
@@ -326,6 +358,83 @@ TEST(PathSegment, RefusesBrokenEscapesAndNul) {
   std::string out;
   for (std::string_view bad : {"%", "a%", "a%7", "%7g", "%g7", "%00", "x%00y"}) {
     EXPECT_FALSE(decodePathSegment(bad, out)) << bad;
+  }
+}
+
+// decodeForm against the rules written out plainly (split, decode, then look for a duplicate), on
+// random inputs whose runs of plain bytes cross every offset of the sixteen-byte scan.
+TEST(ParamsRobustness, DecodeFormAgreesWithAPlainReading) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  auto decode = [&](std::string_view raw, std::string* out) {
+    out->clear();
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\0') return false;
+      if (raw[i] == '+') { out->push_back(' '); continue; }
+      if (raw[i] != '%') { out->push_back(raw[i]); continue; }
+      if (i + 2 >= raw.size() || hex(raw[i + 1]) < 0 || hex(raw[i + 2]) < 0) return false;
+      char c = static_cast<char>(hex(raw[i + 1]) * 16 + hex(raw[i + 2]));
+      if (c == '\0') return false;
+      out->push_back(c);
+      i += 2;
+    }
+    return true;
+  };
+  // Status and pairs of the plain reading (pairs decoded before an error included).
+  auto reference = [&](std::string_view in, std::vector<std::pair<std::string, std::string>>* pairs) {
+    pairs->clear();
+    size_t pos = 0;
+    while (pos <= in.size()) {
+      size_t amp = in.find('&', pos);
+      if (amp == std::string_view::npos) amp = in.size();
+      std::string_view pair = in.substr(pos, amp - pos);
+      pos = amp + 1;
+      if (pair.empty()) continue;
+      size_t eq = pair.find('=');
+      std::string name, value;
+      std::string_view rawName = pair.substr(0, eq);
+      if (rawName.empty()) return DecodeStatus::kMalformed;
+      if (pairs->size() >= 8) return DecodeStatus::kTooMany;
+      if (!decode(rawName, &name) || !decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), &value)) {
+        return DecodeStatus::kMalformed;
+      }
+      for (const auto& p : *pairs) {
+        if (p.first == name) return DecodeStatus::kDuplicate;
+      }
+      pairs->emplace_back(name, value);
+    }
+    return DecodeStatus::kOk;
+  };
+  const std::string special = "&&&==%+\0"s;
+  const std::string escapes[] = {"%41", "%7e", "%2F", "%00", "%4", "%zz", "%C3%A9"};
+  std::mt19937 rng(99);
+  core::Arena arena;
+  ParamList list;
+  std::vector<std::pair<std::string, std::string>> want;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string s;
+    int pieces = static_cast<int>(rng() % 8);
+    for (int i = 0; i < pieces; ++i) {
+      s.append(rng() % 41, static_cast<char>('a' + rng() % 6));  // plain runs of 0..40 bytes
+      if (rng() % 4 == 0) s.append(escapes[rng() % std::size(escapes)]);
+      else s.push_back(special[rng() % special.size()]);
+    }
+    std::vector<char> buf(s.begin(), s.end());  // exactly sized: ASan sees a read past the end
+    std::string_view in(buf.data(), buf.size());
+    DecodeStatus got = decodeForm(in, arena, list, 8);
+    DecodeStatus expected = reference(in, &want);
+    ASSERT_EQ(static_cast<int>(got), static_cast<int>(expected)) << s;
+    if (expected != DecodeStatus::kOk) continue;
+    ASSERT_EQ(list.size(), want.size()) << s;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(list[i].name, want[i].first) << s;
+      EXPECT_EQ(list[i].value, want[i].second) << s;
+    }
+    arena.reset();
   }
 }
 
