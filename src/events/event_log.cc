@@ -39,12 +39,12 @@ char* putDigits(char* p, uint64_t v, int width) {
   return p + width;
 }
 
-void appendDate(std::string& out, uint64_t ms) {
-  time_t sec = static_cast<time_t>(ms / 1000);
+// "2026-11-28T01:02:03" of a second since the epoch: 19 characters into `p`.
+void formatSecond(char* p, uint64_t second) {
+  time_t sec = static_cast<time_t>(second);
   tm t{};
   gmtime_r(&sec, &t);
-  char buf[24];  // 2026-11-28T01:02:03.456Z
-  char* p = putDigits(buf, static_cast<uint64_t>(std::clamp(t.tm_year + 1900, 0, 9999)), 4);
+  p = putDigits(p, static_cast<uint64_t>(std::clamp(t.tm_year + 1900, 0, 9999)), 4);
   *p++ = '-';
   p = putDigits(p, static_cast<uint64_t>(t.tm_mon + 1), 2);
   *p++ = '-';
@@ -54,11 +54,7 @@ void appendDate(std::string& out, uint64_t ms) {
   *p++ = ':';
   p = putDigits(p, static_cast<uint64_t>(t.tm_min), 2);
   *p++ = ':';
-  p = putDigits(p, static_cast<uint64_t>(t.tm_sec), 2);
-  *p++ = '.';
-  p = putDigits(p, ms % 1000, 3);
-  *p++ = 'Z';
-  out.append(buf, static_cast<size_t>(p - buf));
+  putDigits(p, static_cast<uint64_t>(t.tm_sec), 2);
 }
 
 void appendField(std::string& out, std::string_view key, std::string_view value) {
@@ -68,6 +64,13 @@ void appendField(std::string& out, std::string_view key, std::string_view value)
   out.append(key);
   out.append("\":");
   core::appendJsonString(out, value);
+}
+
+// The kLogIdLength digits of `id` into `p`.
+void putLogId(char* p, const LogId& id) {
+  p = putDigits(p, std::min(id.ms, kMaxMs), 15);
+  p = putDigits(p, std::min(id.shard, kMaxShards), 4);
+  putDigits(p, std::min(id.seq, kMaxSeq), 6);
 }
 
 std::string_view trim(std::string_view s) {
@@ -87,9 +90,7 @@ size_t typeSlot(std::string_view type) {
 
 std::string formatLogId(const LogId& id) {
   std::string out(kLogIdLength, '0');
-  char* p = putDigits(out.data(), std::min(id.ms, kMaxMs), 15);
-  p = putDigits(p, std::min(id.shard, kMaxShards), 4);
-  putDigits(p, std::min(id.seq, kMaxSeq), 6);
+  putLogId(out.data(), id);
   return out;
 }
 
@@ -123,6 +124,20 @@ struct alignas(64) EventLog::Slot {
   // Written by the slot's shard only.
   uint64_t lastMs = 0;
   uint32_t seq = 0;
+  std::string scratch;                // the line being rendered (keeps its capacity)
+  uint64_t dateSecond = UINT64_MAX;   // the second `date` holds
+  char date[19];                      // formatSecond(dateSecond): gmtime once a second
+
+  // "date" of an event at `ms`: 2026-11-28T01:02:03.456Z.
+  void appendDate(std::string& out, uint64_t ms) {
+    if (ms / 1000 != dateSecond) {
+      dateSecond = ms / 1000;
+      formatSecond(date, dateSecond);
+    }
+    char tail[5] = {'.', 0, 0, 0, 'Z'};
+    putDigits(tail + 1, ms % 1000, 3);
+    out.append(date, sizeof date).append(tail, sizeof tail);
+  }
 
   std::array<std::atomic<uint64_t>, kCountedTypes.size() + 1> counts{};
   std::atomic<uint64_t> sinkErrors{0};
@@ -190,10 +205,11 @@ LogId EventLog::emit(unsigned shard, Event e) {
     core::logWarn("events: details is not a JSON object; left out", {{"type", e.type}});
     details = {};
   }
-  std::string line;
+  std::string& line = slot.scratch;
+  line.clear();
   line.reserve(160 + e.description.size() + e.userAgent.size() + details.size());
   line.append("{\"date\":\"");
-  appendDate(line, ms);
+  slot.appendDate(line, ms);
   line.push_back('"');
   appendField(line, "type", e.type);
   appendField(line, "description", e.description);
@@ -204,9 +220,13 @@ LogId EventLog::emit(unsigned shard, Event e) {
   appendField(line, "user_id", e.userId);
   appendField(line, "user_name", e.userName);
   if (!details.empty() && details != "{}") line.append(",\"details\":").append(details);
-  line.append(",\"log_id\":\"").append(formatLogId(id)).append("\"}\n");
+  line.append(",\"log_id\":\"");
+  size_t at = line.size();
+  line.resize(at + kLogIdLength);
+  putLogId(line.data() + at, id);
+  line.append("\"}\n");
 
-  // The sink first, from the local copy: the ring's lock is not held across a system call.
+  // The sink first: the ring's lock is not held across a system call.
   if (sinkFd_ >= 0) {
     ssize_t n;
     do {
@@ -218,12 +238,17 @@ LogId EventLog::emit(unsigned shard, Event e) {
   auto& count = slot.counts[typeSlot(e.type)];
   count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 
-  Slot::Entry entry{id, std::string(e.type), std::move(e.userId), std::move(e.clientId), std::move(line)};
   std::lock_guard lock(slot.mu);
   if (slot.ring.size() < capacity_) {
-    slot.ring.push_back(std::move(entry));
+    slot.ring.push_back({id, std::string(e.type), std::move(e.userId), std::move(e.clientId), line});
   } else {
-    slot.ring[slot.head] = std::move(entry);
+    // A full ring overwrites its oldest entry in place: its strings' buffers are reused.
+    Slot::Entry& old = slot.ring[slot.head];
+    old.id = id;
+    old.type.assign(e.type);
+    old.userId.assign(e.userId);
+    old.clientId.assign(e.clientId);
+    old.line.assign(line);
     slot.head = (slot.head + 1) % capacity_;
   }
   return id;

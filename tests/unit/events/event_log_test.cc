@@ -153,6 +153,57 @@ TEST(EventLog, RingKeepsTheNewestPerShard) {
   EXPECT_EQ(log.emitted("f"), 3u);
 }
 
+// A shard renders its dates from the second it formatted last: crossing a second, a day and a
+// year must still give each event its own date.
+TEST(EventLog, DatesAreRightAcrossSecondsDaysAndYears) {
+  EventLog log(1, 16, "");
+  log.setClockForTesting(fakeNow);
+  const std::pair<int64_t, std::string_view> cases[] = {
+      {1'704'067'199'998, "2023-12-31T23:59:59.998Z"}, {1'704'067'199'999, "2023-12-31T23:59:59.999Z"},
+      {1'704'067'200'000, "2024-01-01T00:00:00.000Z"}, {1'704'067'200'007, "2024-01-01T00:00:00.007Z"},
+      {1'704'067'201'040, "2024-01-01T00:00:01.040Z"}, {1'709'251'199'500, "2024-02-29T23:59:59.500Z"},
+  };
+  for (const auto& [ms, date] : cases) {
+    gNow = ms;
+    Doc d(*log.find(formatLogId(log.emit(0, event("s")))));
+    ASSERT_TRUE(d.ok);
+    EXPECT_EQ(d.str("date"), date);
+  }
+}
+
+// A full ring overwrites its oldest entries in place: each keeps exactly the new event's line and
+// the fields the filters read, whether the line is longer or shorter than the one it replaces.
+TEST(EventLog, OverwrittenEntriesHoldOnlyTheNewEvent) {
+  EventLog log(1, 3, "");
+  std::vector<LogId> ids;
+  for (int i = 0; i < 12; ++i) {
+    std::string user = "auth0|" + std::string(static_cast<size_t>(i % 2 == 0 ? 40 : 1), static_cast<char>('a' + i));
+    Event e = event(i % 3 == 0 ? "f" : "s", user, "client-" + std::to_string(i));
+    e.description = std::string(static_cast<size_t>((i * 37) % 90), 'd');
+    ids.push_back(log.emit(0, e));
+  }
+  for (int i = 0; i < 12; ++i) {
+    std::optional<std::string> line = log.find(formatLogId(ids[static_cast<size_t>(i)]));
+    ASSERT_EQ(line.has_value(), i >= 9) << i;
+    if (!line) continue;
+    Doc d(*line);
+    ASSERT_TRUE(d.ok) << *line;
+    std::string user = "auth0|" + std::string(static_cast<size_t>(i % 2 == 0 ? 40 : 1), static_cast<char>('a' + i));
+    EXPECT_EQ(d.str("user_id"), user);
+    EXPECT_EQ(d.str("client_id"), "client-" + std::to_string(i));
+    EXPECT_EQ(d.str("type"), i % 3 == 0 ? "f" : "s");
+    EXPECT_EQ(d.str("description"), std::string(static_cast<size_t>((i * 37) % 90), 'd'));
+  }
+  Doc byClient(log.query(parse({{"q", "client_id:\"client-10\""}, {"include_totals", "true"}})));
+  ASSERT_TRUE(byClient.ok);
+  int64_t total = 0;
+  ASSERT_TRUE(byClient.root->find("total")->asInt64(&total));
+  EXPECT_EQ(total, 1);
+  Doc byType(log.query(parse({{"q", "type:f"}, {"include_totals", "true"}})));
+  ASSERT_TRUE(byType.root->find("total")->asInt64(&total));
+  EXPECT_EQ(total, 1);  // of 9, 10, 11 only 9 is an "f"
+}
+
 TEST(EventLog, PagesAreNewestFirstAcrossShards) {
   gNow = 1'700'000'000'000;
   EventLog log(3, 100, "");
