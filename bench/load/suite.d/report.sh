@@ -89,8 +89,8 @@ for l in "${labels[@]}"; do
   echo "$l ${chart_r[1,$l]:--} ${chart_r[2,$l]:--} ${chart_b[1,$l]:--} ${chart_b[2,$l]:--}" >> "$chart_data"
 done
 
-# The other targets: two shards vs one and node-oidc-provider from the medians above, then the
-# rows suite.d/targets.sh measured.
+# The other targets: two shards vs one from the medians above, then the rows suite.d/targets.sh
+# measured.
 other="$work/other.md"
 : > "$other"
 verdict_of() {  # verdict_of MET TOTAL
@@ -106,19 +106,6 @@ if [ "${#h2[@]}" -gt 0 ] && [ "${#h1[@]}" -gt 0 ]; then
     awk -v x="$x" 'BEGIN { exit !(x >= 1.8) }' && met=$((met + 1))
   done
   echo "two shards ≥ 1.8 × one shard (here wrk shares the 2 cores)|the flows above|$got (2-shard ÷ 1-shard median req/s)|$(verdict_of $met $total)" >> "$other"
-fi
-# node-oidc-provider 9.13 on this kind of machine, one core (PERFORMANCE.md's anchors).
-declare -A node_anchor=([redeem]=2700 [refresh-RS256]=1400 [code-RS256]=1300 [code-ES256]=1900)
-got="" met=0 total=0
-for l in redeem refresh-RS256 code-RS256 code-ES256; do
-  [ -n "${h1[$l]:-}" ] || continue
-  x=$(awk -v a="${h1[$l]}" -v b="${node_anchor[$l]}" 'BEGIN { printf "%.1f", a / b }')
-  got+="${got:+, }$l ${x}× ($(fmt_k "${h1[$l]}") vs $(fmt_k "${node_anchor[$l]}"))"
-  total=$((total + 1))
-  awk -v x="$x" 'BEGIN { exit !(x >= 20) }' && met=$((met + 1))
-done
-if [ "$total" -gt 0 ]; then
-  echo "≥ 20 × node-oidc-provider, same request (one shard)|its anchors in PERFORMANCE.md — **not measured in this sitting**; redeem against its /authorize with an existing session; compare the nginx column with its ~101–120k/s there|$got|anchors only: $(verdict_of $met $total)" >> "$other"
 fi
 [ -f "$work/targets.rows" ] && cat "$work/targets.rows" >> "$other"
 other_table="$work/other-table.md"
@@ -214,7 +201,7 @@ the signatures/s measured after the handoff run in req/s's column):"
     echo '```'
     printf '%s\n' "${cmds[@]}"
     echo '```'
-    for part in durability memory memory10m fetch geo; do
+    for part in node durability memory memory10m fetch geo; do
       [ -f "$work/targets-$part.log" ] || continue
       echo
       echo "Output of the other targets' $part step:"

